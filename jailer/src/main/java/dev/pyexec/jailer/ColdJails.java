@@ -1,0 +1,33 @@
+package dev.pyexec.jailer;
+
+import java.time.Duration;
+import java.util.Map;
+
+/** Starts a fresh jail for every execution: the baseline, and the fallback of the warm pool. */
+public final class ColdJails implements JailProvider {
+  /** Time a cold jail may take to come up, on top of the longest script timeout. */
+  static final Duration STARTUP_ALLOWANCE = Duration.ofSeconds(10);
+
+  private final NsjailLauncher launcher;
+  private final SandboxProfile profile;
+
+  public ColdJails(NsjailLauncher launcher, SandboxProfile profile) {
+    this.launcher = launcher;
+    this.profile = profile;
+  }
+
+  @Override
+  public Lease take(Flavour flavour) throws SandboxException {
+    // A cold jail preloads nothing: the script imports what it uses, once.
+    Duration lifetime = launcher.settings().maxTimeout().plus(STARTUP_ALLOWANCE);
+    return new Lease(launcher.launch(profile, Flavour.PLAIN, lifetime), "cold");
+  }
+
+  @Override
+  public Map<String, Object> stats() {
+    return Map.of();
+  }
+
+  @Override
+  public void close() {}
+}

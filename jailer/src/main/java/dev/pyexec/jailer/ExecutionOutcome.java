@@ -1,0 +1,48 @@
+package dev.pyexec.jailer;
+
+import com.google.gson.JsonElement;
+import java.time.Duration;
+
+/**
+ * How one execution ended, in the classes of SPEC's error table.
+ *
+ * @param result main()'s return value (SUCCESS only)
+ * @param message what went wrong, in words for the caller (null on SUCCESS)
+ * @param traceback the script's traceback where it raised, else null
+ * @param internalDetail for the server log only, never the caller (sandbox failures)
+ * @param jailSource "pool" when a warm jail ran it, "cold" when one was started for it
+ */
+public record ExecutionOutcome(
+    Kind kind,
+    JsonElement result,
+    String message,
+    CapturedOutput stdout,
+    String traceback,
+    String internalDetail,
+    Duration elapsed,
+    String jailSource) {
+
+  public enum Kind {
+    SUCCESS,
+    SYNTAX_ERROR,
+    NO_MAIN,
+    SCRIPT_ERROR,
+    NOT_SERIALIZABLE,
+    RESULT_TOO_LARGE,
+    EXITED,
+    LIMIT_EXCEEDED,
+    TIMEOUT,
+    SANDBOX_FAILURE,
+    SANDBOX_UNAVAILABLE
+  }
+
+  public static ExecutionOutcome sandboxUnavailable(String detail) {
+    return new ExecutionOutcome(Kind.SANDBOX_UNAVAILABLE, null,
+        "The sandbox is not available on this instance; try again later", CapturedOutput.EMPTY,
+        null, detail, Duration.ZERO, "none");
+  }
+
+  public ExecutionOutcome withJailSource(String source) {
+    return new ExecutionOutcome(kind, result, message, stdout, traceback, internalDetail, elapsed, source);
+  }
+}

@@ -1,0 +1,193 @@
+package dev.pyexec.jailer;
+
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * One nsjail process whose runner waits for exactly one script. Used once, then killed with
+ * everything it started: closing a jail ends its PID namespace.
+ */
+public final class Jail implements AutoCloseable {
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final Duration EXIT_GRACE = Duration.ofSeconds(2);
+
+  private final Process process;
+  private final Flavour flavour;
+  private final SandboxProfile profile;
+  private final SandboxSettings settings;
+  private final ExecutorService io;
+  private final Instant launchedAt;
+  private final ResultChannel channel;
+  private final CompletableFuture<CapturedOutput> stdout;
+  private boolean used;
+
+  Jail(Process process, Flavour flavour, SandboxProfile profile, SandboxSettings settings,
+      ExecutorService io, Instant launchedAt) {
+    this.process = process;
+    this.flavour = flavour;
+    this.profile = profile;
+    this.settings = settings;
+    this.io = io;
+    this.launchedAt = launchedAt;
+    this.channel = new ResultChannel(settings.resultLimitBytes());
+    this.stdout = CompletableFuture.supplyAsync(
+        () -> OutputDrainer.drain(process.getInputStream(), settings.stdoutLimitBytes()), io);
+    CompletableFuture.runAsync(() -> channel.read(process.getErrorStream()), io);
+  }
+
+  public Flavour flavour() {
+    return flavour;
+  }
+
+  public Instant launchedAt() {
+    return launchedAt;
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  /** True once the runner has imported its preloads and waits for a script. */
+  public boolean isReady() {
+    return channel.sawReady() && process.isAlive();
+  }
+
+  /** Waits until the runner is ready, or the jail died, or the wait ran out. */
+  public boolean awaitReady(Duration wait) {
+    try {
+      channel.ready().get(wait.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException | ExecutionException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+    return channel.sawReady() && process.isAlive();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /**
+   * Hands the script over and waits for its outcome. The timeout clock starts here, not when the
+   * jail was launched. The jail is closed when this returns.
+   */
+  public RawRun run(String script, Duration timeout) {
+    if (used) {
+      throw new IllegalStateException("a jail runs one script only");
+    }
+    used = true;
+    long start = System.nanoTime();
+    String nonce = HexFormat.of().formatHex(randomBytes());
+    channel.expect(nonce);
+    JsonObject request = new JsonObject();
+    request.addProperty("nonce", nonce);
+    request.addProperty("script", script);
+    request.addProperty("cpu_seconds", (long) Math.ceil(timeout.toMillis() / 1000.0) + 1);
+    request.addProperty("result_limit", settings.resultLimitBytes());
+    byte[] payload = request.toString().getBytes(StandardCharsets.UTF_8);
+    // Written off this thread: a runner that does not read must not stall the timeout.
+    CompletableFuture.runAsync(() -> feed(payload), io);
+
+    String frame = null;
+    boolean timedOut = false;
+    try {
+      frame = channel.frame().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      timedOut = true;
+    } catch (ExecutionException e) {
+      frame = null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+    if (frame == null && !timedOut) {
+      // The channel closed without a frame: the jail has ended or is ending; take its status.
+      waitForExit(EXIT_GRACE);
+    }
+    int exitCode = process.isAlive() ? -1 : process.exitValue();
+    close();
+    CapturedOutput out = awaitStdout();
+    return new RawRun(channel.sawReady(), frame, exitCode,
+        timedOut, out, channel.diagnostics(), elapsed);
+  }
+
+  private static byte[] randomBytes() {
+    byte[] bytes = new byte[16];
+    RANDOM.nextBytes(bytes);
+    return bytes;
+  }
+
+  private void feed(byte[] payload) {
+    try (OutputStream in = process.getOutputStream()) {
+      in.write(payload);
+    } catch (IOException e) {
+      // The runner is gone; the outcome says why.
+    }
+  }
+
+  private CapturedOutput awaitStdout() {
+    try {
+      return stdout.get(EXIT_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException | ExecutionException e) {
+      return CapturedOutput.EMPTY;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return CapturedOutput.EMPTY;
+    }
+  }
+
+  private boolean waitForExit(Duration wait) {
+    try {
+      return process.waitFor(wait.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /**
+   * Ends the jail and everything in it. SIGTERM first so nsjail kills its namespace and removes
+   * its cgroups itself; SIGKILL if it does not go; then any cgroup it left behind is removed.
+   */
+  @Override
+  public void close() {
+    if (process.isAlive()) {
+      process.destroy();
+      if (!waitForExit(EXIT_GRACE)) {
+        process.destroyForcibly();
+        waitForExit(EXIT_GRACE);
+      }
+    }
+    removeLeftoverCgroups();
+  }
+
+  private void removeLeftoverCgroups() {
+    if (profile.cgroups() != CgroupMode.V1) {
+      return;
+    }
+    String group = "NSJAIL." + process.pid();
+    for (String controller : new String[] {"memory", "pids"}) {
+      Path dir = CgroupMode.ROOT.resolve(controller).resolve(CgroupMode.PARENT).resolve(group);
+      try {
+        Files.deleteIfExists(dir);
+      } catch (IOException e) {
+        // Still populated for a moment, or gone already; the janitor sweep catches the rest.
+      }
+    }
+  }
+}

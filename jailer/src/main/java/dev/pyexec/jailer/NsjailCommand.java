@@ -1,0 +1,78 @@
+package dev.pyexec.jailer;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Builds the nsjail command line for one jail: the fixed policy comes from the config file, the
+ * per-jail and per-operator values from here.
+ */
+public final class NsjailCommand {
+  /** Where the runner appears inside the jail. */
+  static final String RUNNER_IN_JAIL = "/opt/pyexec/runner.py";
+  /** The uid scripts see inside a user namespace. */
+  static final int JAIL_UID = 65534;
+
+  private final SandboxSettings settings;
+  private final JailAssets assets;
+
+  public NsjailCommand(SandboxSettings settings, JailAssets assets) {
+    this.settings = settings;
+    this.assets = assets;
+  }
+
+  /**
+   * @param lifetime how long the jail may live at most, a backstop behind the server's own
+   *     wall-clock timeout (the jail may wait in the warm pool before its script arrives)
+   */
+  public List<String> build(SandboxProfile profile, Flavour flavour, int hostUid, Duration lifetime) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(settings.nsjail().toString());
+    cmd.add("--config");
+    cmd.add(assets.config().toString());
+    if (profile.userNamespace()) {
+      add(cmd, "--user", JAIL_UID + ":" + hostUid + ":1");
+      add(cmd, "--group", JAIL_UID + ":" + hostUid + ":1");
+    } else {
+      cmd.add("--disable_clone_newuser");
+      add(cmd, "--user", hostUid + ":" + hostUid + ":1");
+      add(cmd, "--group", hostUid + ":" + hostUid + ":1");
+    }
+    add(cmd, "--time_limit", Long.toString(lifetime.toSeconds() + 1));
+    // RLIMIT_CPU backstop; the runner lowers it to the request's timeout once the script arrives.
+    add(cmd, "--rlimit_cpu", Long.toString(settings.maxTimeout().toSeconds() + 5));
+    add(cmd, "--rlimit_as", Integer.toString(settings.memoryMb()));
+    add(cmd, "--rlimit_fsize", Integer.toString(settings.maxFileMb()));
+    add(cmd, "--rlimit_nproc", Integer.toString(settings.maxProcesses()));
+    add(cmd, "--mount", "none:/tmp:tmpfs:size=" + ((long) settings.tmpfsMb() << 20) + ",mode=1777");
+    add(cmd, "--bindmount_ro", assets.runner() + ":" + RUNNER_IN_JAIL);
+    long memoryBytes = (long) settings.memoryMb() << 20;
+    switch (profile.cgroups()) {
+      case V1 -> {
+        add(cmd, "--cgroup_mem_max", Long.toString(memoryBytes));
+        add(cmd, "--cgroup_mem_parent", CgroupMode.PARENT);
+        add(cmd, "--cgroup_pids_max", Integer.toString(settings.maxProcesses()));
+        add(cmd, "--cgroup_pids_parent", CgroupMode.PARENT);
+      }
+      case V2 -> {
+        cmd.add("--use_cgroupv2");
+        add(cmd, "--cgroup_mem_max", Long.toString(memoryBytes));
+        add(cmd, "--cgroup_pids_max", Integer.toString(settings.maxProcesses()));
+      }
+      case NONE -> { }
+    }
+    cmd.add("--");
+    cmd.add(settings.python().toString());
+    cmd.add("-I"); // isolated: no PYTHON* variables, no user site, no script dir on sys.path
+    cmd.add("-B");
+    cmd.add(RUNNER_IN_JAIL);
+    cmd.add(flavour.preload());
+    return List.copyOf(cmd);
+  }
+
+  private static void add(List<String> cmd, String flag, String value) {
+    cmd.add(flag);
+    cmd.add(value);
+  }
+}

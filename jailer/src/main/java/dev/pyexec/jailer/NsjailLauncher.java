@@ -1,0 +1,41 @@
+package dev.pyexec.jailer;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.ExecutorService;
+
+/** Starts jails: one nsjail process each, its runner importing its flavour's preloads. */
+public final class NsjailLauncher {
+  private final SandboxSettings settings;
+  private final NsjailCommand command;
+  private final UidAllocator uids;
+  private final ExecutorService io;
+
+  public NsjailLauncher(SandboxSettings settings, JailAssets assets, UidAllocator uids,
+      ExecutorService io) {
+    this.settings = settings;
+    this.command = new NsjailCommand(settings, assets);
+    this.uids = uids;
+    this.io = io;
+  }
+
+  /**
+   * @param lifetime the longest this jail may exist, waiting included (nsjail's own backstop)
+   */
+  public Jail launch(SandboxProfile profile, Flavour flavour, Duration lifetime) throws SandboxException {
+    ProcessBuilder builder = new ProcessBuilder(command.build(profile, flavour, uids.next(), lifetime));
+    // nsjail passes the jail an environment of its own (keep_env: false); give it none of ours.
+    builder.environment().clear();
+    builder.directory(new java.io.File("/"));
+    try {
+      return new Jail(builder.start(), flavour, profile, settings, io, Instant.now());
+    } catch (IOException e) {
+      throw new SandboxException("cannot start nsjail at " + settings.nsjail() + ": " + e.getMessage(), e);
+    }
+  }
+
+  public SandboxSettings settings() {
+    return settings;
+  }
+}

@@ -1,0 +1,68 @@
+package dev.pyexec.jailer;
+
+import java.time.Duration;
+import java.util.List;
+
+/** Runs every script in a jail of its own, from the given provider, and classifies the outcome. */
+public final class NsjailSandbox implements Sandbox {
+  private final SandboxSettings settings;
+  private final SandboxProfile profile;
+  private final JailProvider jails;
+  private final OutcomeClassifier classifier;
+  private final List<AutoCloseable> owned;
+
+  public NsjailSandbox(SandboxSettings settings, SandboxProfile profile, JailProvider jails) {
+    this(settings, profile, jails, List.of());
+  }
+
+  /** @param owned resources this sandbox releases when closed (assets, thread pool) */
+  NsjailSandbox(SandboxSettings settings, SandboxProfile profile, JailProvider jails,
+      List<AutoCloseable> owned) {
+    this.settings = settings;
+    this.profile = profile;
+    this.jails = jails;
+    this.classifier = new OutcomeClassifier(settings, profile);
+    this.owned = List.copyOf(owned);
+  }
+
+  @Override
+  public ExecutionOutcome execute(ScriptJob job) {
+    if (job.timeout().compareTo(settings.maxTimeout()) > 0) {
+      throw new IllegalArgumentException("timeout " + job.timeout() + " is over the maximum "
+          + settings.maxTimeout());
+    }
+    JailProvider.Lease lease;
+    try {
+      lease = jails.take(Flavour.forScript(job.script()));
+    } catch (SandboxException e) {
+      return new ExecutionOutcome(ExecutionOutcome.Kind.SANDBOX_FAILURE, null,
+          "The sandbox failed to run the script; this is a server fault, not the script's",
+          CapturedOutput.EMPTY, null, e.getMessage(), Duration.ZERO, "none");
+    }
+    try (Jail jail = lease.jail()) {
+      RawRun run = jail.run(job.script(), job.timeout());
+      return classifier.classify(run, job.timeout()).withJailSource(lease.source());
+    }
+  }
+
+  @Override
+  public SandboxHealth health() {
+    return new SandboxHealth(true, profile.name(), "ready", jails.stats());
+  }
+
+  public SandboxProfile profile() {
+    return profile;
+  }
+
+  @Override
+  public void close() {
+    jails.close();
+    for (AutoCloseable resource : owned) {
+      try {
+        resource.close();
+      } catch (Exception e) {
+        // Closing is best effort; the process is usually on its way out.
+      }
+    }
+  }
+}

@@ -1,0 +1,160 @@
+package dev.pyexec.jailer;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import dev.pyexec.jailer.ExecutionOutcome.Kind;
+import java.math.BigDecimal;
+import java.time.Duration;
+
+/** Puts what a jail reported into the words of SPEC's error table. */
+final class OutcomeClassifier {
+  private static final int SIGKILL = 9;
+  private static final int SIGXCPU = 24;
+  private static final int SIGXFSZ = 25;
+
+  private final SandboxSettings settings;
+  private final SandboxProfile profile;
+
+  OutcomeClassifier(SandboxSettings settings, SandboxProfile profile) {
+    this.settings = settings;
+    this.profile = profile;
+  }
+
+  ExecutionOutcome classify(RawRun run, Duration timeout) {
+    if (run.timedOut()) {
+      return failure(run, Kind.TIMEOUT, "Execution timed out after " + seconds(timeout) + " s", null);
+    }
+    if (run.frame() != null) {
+      return fromFrame(run);
+    }
+    if (!run.started()) {
+      return sandboxFailure(run, "the jail did not start (exit code " + run.exitCode() + ")");
+    }
+    return fromExit(run);
+  }
+
+  private ExecutionOutcome fromFrame(RawRun run) {
+    JsonObject frame;
+    try {
+      frame = JsonParser.parseString(run.frame()).getAsJsonObject();
+    } catch (JsonParseException | IllegalStateException e) {
+      return sandboxFailure(run, "unreadable result frame: " + e.getMessage());
+    }
+    String status = text(frame, "status");
+    if ("ok".equals(status)) {
+      return new ExecutionOutcome(Kind.SUCCESS, frame.get("result"), null, run.stdout(), null, null,
+          run.elapsed(), null);
+    }
+    String kind = text(frame, "kind");
+    String message = text(frame, "message");
+    String traceback = text(frame, "traceback");
+    return switch (kind == null ? "" : kind) {
+      case "syntax" -> failure(run, Kind.SYNTAX_ERROR, message, traceback);
+      case "no_main" -> failure(run, Kind.NO_MAIN, message, null);
+      case "not_serializable" -> failure(run, Kind.NOT_SERIALIZABLE, message, null);
+      case "result_too_large" -> failure(run, Kind.RESULT_TOO_LARGE, message, null);
+      case "exit" -> failure(run, Kind.EXITED, "The script called sys.exit(" + frame.get("code")
+          + ") " + phase(frame) + ", so main() returned no result", null);
+      case "exception" -> failure(run, Kind.SCRIPT_ERROR, exceptionMessage(frame), traceback);
+      default -> sandboxFailure(run, "result frame of unknown kind: " + kind);
+    };
+  }
+
+  private String exceptionMessage(JsonObject frame) {
+    String type = text(frame, "type");
+    String detail = text(frame, "message");
+    StringBuilder message = new StringBuilder(type);
+    if (detail != null && !detail.isEmpty()) {
+      message.append(": ").append(detail);
+    }
+    String hint = limitHint(type, detail == null ? "" : detail);
+    if (hint != null) {
+      message.append(" (").append(hint).append(')');
+    }
+    if ("import".equals(text(frame, "phase"))) {
+      message.append(" [raised while loading the script, before main() was called]");
+    }
+    return message.toString();
+  }
+
+  /** Names the sandbox limit behind an exception, where the exception makes it clear. */
+  private String limitHint(String type, String detail) {
+    if ("MemoryError".equals(type)) {
+      return "the memory limit is " + settings.memoryMb() + " MiB";
+    }
+    if (detail.contains("[Errno 27]")) {
+      return "files a script writes are limited to " + settings.maxFileMb() + " MiB";
+    }
+    if (detail.contains("[Errno 28]")) {
+      return "the private /tmp holds " + settings.tmpfsMb() + " MiB";
+    }
+    if (detail.contains("can't start new thread") || detail.contains("[Errno 11]")) {
+      return "a script may run at most " + settings.maxProcesses() + " processes and threads";
+    }
+    return null;
+  }
+
+  private ExecutionOutcome fromExit(RawRun run) {
+    int code = run.exitCode();
+    if (code > 128) {
+      int signal = code - 128;
+      if (signal == SIGXCPU) {
+        return failure(run, Kind.LIMIT_EXCEEDED,
+            "The script was killed for exceeding its CPU time limit (the timeout plus one second)", null);
+      }
+      if (signal == SIGXFSZ) {
+        return failure(run, Kind.LIMIT_EXCEEDED, "The script was killed for writing a file over the "
+            + settings.maxFileMb() + " MiB limit", null);
+      }
+      if (signal == SIGKILL) {
+        String why = profile.cgroups() != CgroupMode.NONE
+            ? "for exceeding the memory limit (" + settings.memoryMb() + " MiB)"
+            : "(SIGKILL), most likely for exceeding the memory limit (" + settings.memoryMb() + " MiB)";
+        return failure(run, Kind.LIMIT_EXCEEDED, "The script was killed " + why
+            + " before main() returned", null);
+      }
+      return failure(run, Kind.EXITED, "The script was killed by signal " + signalName(signal)
+          + " before main() returned", null);
+    }
+    if (code < 0) {
+      return sandboxFailure(run, "the jail did not exit after its result channel closed");
+    }
+    return failure(run, Kind.EXITED, "The script exited (exit code " + code
+        + ") before main() returned a result, e.g. by os._exit() or by closing the result channel", null);
+  }
+
+  private ExecutionOutcome failure(RawRun run, Kind kind, String message, String traceback) {
+    return new ExecutionOutcome(kind, null, message, run.stdout(), traceback, null, run.elapsed(), null);
+  }
+
+  private ExecutionOutcome sandboxFailure(RawRun run, String detail) {
+    return new ExecutionOutcome(Kind.SANDBOX_FAILURE, null,
+        "The sandbox failed to run the script; this is a server fault, not the script's",
+        run.stdout(), null, detail + (run.diagnostics().isEmpty() ? "" : "; nsjail: " + run.diagnostics().strip()),
+        run.elapsed(), null);
+  }
+
+  private static String phase(JsonObject frame) {
+    return "import".equals(text(frame, "phase")) ? "while loading the script" : "in main()";
+  }
+
+  private static String text(JsonObject frame, String key) {
+    return frame.has(key) && frame.get(key).isJsonPrimitive() ? frame.get(key).getAsString() : null;
+  }
+
+  static String seconds(Duration timeout) {
+    return BigDecimal.valueOf(timeout.toMillis()).movePointLeft(3).stripTrailingZeros().toPlainString();
+  }
+
+  private static String signalName(int signal) {
+    return switch (signal) {
+      case 6 -> "SIGABRT";
+      case 7 -> "SIGBUS";
+      case 8 -> "SIGFPE";
+      case 11 -> "SIGSEGV";
+      case 15 -> "SIGTERM";
+      default -> "number " + signal;
+    };
+  }
+}

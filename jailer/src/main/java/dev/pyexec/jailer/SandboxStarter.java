@@ -1,0 +1,64 @@
+package dev.pyexec.jailer;
+
+import java.nio.file.Files;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * Brings the sandbox up: checks nsjail is there, detects cgroups, self-tests the profiles strongest
+ * first and takes the first that proves its isolation. With none, the instance fails closed.
+ */
+public final class SandboxStarter {
+  private final SandboxSettings settings;
+  private final Consumer<String> log;
+
+  /** @param log one line per finding, for the operator */
+  public SandboxStarter(SandboxSettings settings, Consumer<String> log) {
+    this.settings = settings;
+    this.log = log;
+  }
+
+  public Sandbox start(PoolSettings pool) {
+    if (!Files.isExecutable(settings.nsjail())) {
+      String reason = "nsjail is not an executable file at " + settings.nsjail();
+      log.accept(reason);
+      return new UnavailableSandbox(reason);
+    }
+    if (!Files.isExecutable(settings.python())) {
+      String reason = "python is not an executable file at " + settings.python();
+      log.accept(reason);
+      return new UnavailableSandbox(reason);
+    }
+    JailAssets assets = JailAssets.extract();
+    ExecutorService io = Executors.newCachedThreadPool(daemonThreads());
+    NsjailLauncher launcher = new NsjailLauncher(settings, assets, UidAllocator.standard(), io);
+    CgroupMode cgroups = CgroupMode.detect();
+    SelfTest.Report report = new SelfTest(settings, launcher).choose(SandboxProfile.candidates(cgroups));
+    report.findings().forEach(finding -> log.accept("sandbox self-test: " + finding));
+    if (report.chosen().isEmpty()) {
+      io.shutdownNow();
+      assets.close();
+      return new UnavailableSandbox("no sandbox profile passed the self-test: "
+          + String.join("; ", report.findings()));
+    }
+    SandboxProfile profile = report.chosen().get();
+    JailProvider jails = pool.enabled()
+        ? new WarmPool(launcher, profile, pool, io)
+        : new ColdJails(launcher, profile);
+    log.accept("sandbox profile " + profile.name() + " active; warm pool "
+        + (pool.enabled() ? "on " + pool : "off"));
+    return new NsjailSandbox(settings, profile, jails, List.of(io::shutdownNow, assets));
+  }
+
+  private static java.util.concurrent.ThreadFactory daemonThreads() {
+    AtomicInteger count = new AtomicInteger();
+    return runnable -> {
+      Thread thread = new Thread(runnable, "jail-io-" + count.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+}

@@ -1,0 +1,109 @@
+package dev.pyexec.jailer;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Proves, before the instance takes traffic, that a jail really isolates: it runs a probe script
+ * through the same path as every request and checks what the script can see.
+ */
+public final class SelfTest {
+  static final String PROBE = """
+      import os, socket
+      def main():
+          status = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)
+          with open('/tmp/probe', 'w') as f:
+              f.write('ok')
+          return {
+              'uid': os.getuid(),
+              'pid': os.getpid(),
+              'cap_eff': int(status['CapEff'].strip(), 16),
+              'no_new_privs': status.get('NoNewPrivs', '0').strip(),
+              'interfaces': [name for _, name in socket.if_nameindex()],
+              'env': sorted(os.environ),
+              'root': sorted(os.listdir('/')),
+          }
+      """;
+  private static final Set<String> ALLOWED_ENV = Set.of("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL",
+      "LC_CTYPE", "PYTHONIOENCODING", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "OMP_NUM_THREADS",
+      "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "MPLCONFIGDIR");
+  private static final Set<String> ALLOWED_ROOT = Set.of("bin", "dev", "etc", "lib", "lib64", "opt",
+      "proc", "tmp", "usr");
+
+  private final SandboxSettings settings;
+  private final NsjailLauncher launcher;
+
+  public SelfTest(SandboxSettings settings, NsjailLauncher launcher) {
+    this.settings = settings;
+    this.launcher = launcher;
+  }
+
+  /** The verdict on every candidate tried; the chosen one is the first that passed. */
+  public record Report(Optional<SandboxProfile> chosen, List<String> findings) {}
+
+  public Report choose(List<SandboxProfile> candidates) {
+    List<String> findings = new ArrayList<>();
+    for (SandboxProfile profile : candidates) {
+      String problem = check(profile);
+      if (problem == null) {
+        findings.add(profile.name() + ": passed");
+        return new Report(Optional.of(profile), findings);
+      }
+      findings.add(profile.name() + ": " + problem);
+    }
+    return new Report(Optional.empty(), findings);
+  }
+
+  /** Null when the profile isolates as promised, else what is wrong. */
+  String check(SandboxProfile profile) {
+    NsjailSandbox probe = new NsjailSandbox(settings, profile, new ColdJails(launcher, profile));
+    ExecutionOutcome outcome = probe.execute(new ScriptJob(PROBE, settings.maxTimeout()));
+    if (outcome.kind() != ExecutionOutcome.Kind.SUCCESS) {
+      return outcome.kind() + ": " + outcome.message()
+          + (outcome.internalDetail() == null ? "" : " / " + outcome.internalDetail());
+    }
+    JsonObject seen = outcome.result().getAsJsonObject();
+    if (seen.get("uid").getAsInt() == 0) {
+      return "the script ran as root";
+    }
+    if (seen.get("cap_eff").getAsLong() != 0) {
+      return "the script kept capabilities";
+    }
+    if (!"1".equals(seen.get("no_new_privs").getAsString())) {
+      return "no_new_privs is not set";
+    }
+    if (seen.get("pid").getAsInt() > 10) {
+      return "the script is not in its own PID namespace";
+    }
+    for (String name : strings(seen.getAsJsonArray("interfaces"))) {
+      if (!name.equals("lo")) {
+        return "the script sees network interface " + name;
+      }
+    }
+    for (String name : strings(seen.getAsJsonArray("env"))) {
+      if (!ALLOWED_ENV.contains(name)) {
+        return "the script sees environment variable " + name;
+      }
+    }
+    for (String name : strings(seen.getAsJsonArray("root"))) {
+      if (!ALLOWED_ROOT.contains(name)) {
+        return "the script sees /" + name;
+      }
+    }
+    return null;
+  }
+
+  private static List<String> strings(JsonArray array) {
+    List<String> out = new ArrayList<>();
+    for (JsonElement e : array) {
+      out.add(e.getAsString());
+    }
+    return out;
+  }
+}
