@@ -1,5 +1,7 @@
 package dev.pyexec.jailer;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -9,6 +11,6 @@ import java.util.Map;
  */
 public record SandboxHealth(boolean healthy, String profile, String detail, Map<String, Object> pool) {
   public SandboxHealth {
-    pool = Map.copyOf(pool);
+    pool = Collections.unmodifiableMap(new LinkedHashMap<>(pool));
   }
 }

@@ -1,0 +1,35 @@
+# The two README commands (run, test) plus the stages CI adds. Each does the set-up it needs.
+SHELL := /bin/bash
+CACHE := $(HOME)/.cache/pyexec
+NSJAIL ?= $(CACHE)/nsjail
+PORT ?= 8080
+MVN := mvn -B -q
+JARS := function/target/pyexec-function.jar function/target/java-function-invoker.jar
+
+.PHONY: setup build run test bench tf-test image-test
+
+setup:
+	@bash .ci/setup
+
+build: setup
+	$(MVN) -DskipTests package
+
+# Serves the function under java-function-invoker, as in the container, in the foreground.
+run: build
+	PYEXEC_NSJAIL=$${PYEXEC_NSJAIL:-$(NSJAIL)} PORT=$(PORT) java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+	  -jar function/target/java-function-invoker.jar \
+	  --classpath function/target/pyexec-function.jar \
+	  --target dev.pyexec.function.ExecuteFunction
+
+test: setup
+	mvn -B verify -Dpyexec.nsjail=$(NSJAIL)
+
+bench: build
+	PYEXEC_NSJAIL=$${PYEXEC_NSJAIL:-$(NSJAIL)} java -cp function/target/pyexec-function.jar:function/target/java-function-invoker.jar:function/target/test-classes \
+	  dev.pyexec.function.Benchmark
+
+tf-test:
+	bash terraform/scripts/tf-test.sh
+
+image-test:
+	bash container/image-test.sh

@@ -1,0 +1,61 @@
+package dev.pyexec.function;
+
+import java.time.Duration;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Bounds the executions an instance runs at once. The invoker serves up to 1024 requests at a
+ * time; past the bound a few wait briefly in a bounded queue, the rest are turned away at once so
+ * the caller can retry elsewhere instead of piling onto a saturated instance.
+ */
+final class AdmissionControl {
+  private final Semaphore running;
+  private final AtomicInteger waiting = new AtomicInteger();
+  private final int queueSize;
+  private final Duration maxWait;
+
+  AdmissionControl(int concurrency, int queueSize, Duration maxWait) {
+    this.running = new Semaphore(concurrency, true);
+    this.queueSize = queueSize;
+    this.maxWait = maxWait;
+  }
+
+  /** A slot to run in, to be closed when done; throws 503 when the instance is saturated. */
+  Permit admit() throws ApiError, InterruptedException {
+    if (running.tryAcquire()) {
+      return new Permit();
+    }
+    if (waiting.incrementAndGet() > queueSize) {
+      waiting.decrementAndGet();
+      throw saturated("all execution slots are busy and the wait queue is full");
+    }
+    try {
+      if (running.tryAcquire(maxWait.toMillis(), TimeUnit.MILLISECONDS)) {
+        return new Permit();
+      }
+    } finally {
+      waiting.decrementAndGet();
+    }
+    throw saturated("no execution slot became free within " + maxWait.toSeconds() + " s");
+  }
+
+  private static ApiError saturated(String why) {
+    return new ApiError(503, "overloaded", "This instance is saturated (" + why + "); retry shortly",
+        java.util.Map.of("Retry-After", "1"));
+  }
+
+  /** Returns its slot exactly once. */
+  final class Permit implements AutoCloseable {
+    private boolean released;
+
+    @Override
+    public void close() {
+      if (!released) {
+        released = true;
+        running.release();
+      }
+    }
+  }
+}

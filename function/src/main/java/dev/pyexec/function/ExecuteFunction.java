@@ -1,0 +1,254 @@
+package dev.pyexec.function;
+
+import com.google.cloud.functions.HttpFunction;
+import com.google.cloud.functions.HttpRequest;
+import com.google.cloud.functions.HttpResponse;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import dev.pyexec.jailer.ExecutionOutcome;
+import dev.pyexec.jailer.Sandbox;
+import dev.pyexec.jailer.SandboxHealth;
+import dev.pyexec.jailer.SandboxStarter;
+import dev.pyexec.jailer.ScriptJob;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The HTTP face of the service: POST /execute runs a script in the sandbox, GET /health says
+ * whether this instance can, GET / shows how to call it. One instance serves every request of
+ * the invoker's thread pool, so everything here is thread-safe and every failure becomes a JSON
+ * answer (the invoker's own fallback is an empty 500).
+ */
+public final class ExecuteFunction implements HttpFunction {
+  private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().serializeNulls().create();
+  private static final String USAGE = """
+      pyexec: runs the main() of a Python script in an nsjail sandbox.
+
+        POST /execute  {"script": "def main():\\n    return 1", "timeout": 5}
+                       -> {"result": 1, "stdout": ""}
+        GET  /health   -> {"status": "healthy"}
+
+      numpy and pandas are available; no network; /tmp is private and small.
+      """;
+
+  private final ServiceConfig config;
+  private final Sandbox sandbox;
+  private final RequestLog log;
+  private final BodyReader bodies;
+  private final RequestParser parser;
+  private final AdmissionControl admission;
+  private final SecureRandom random = new SecureRandom();
+
+  /** What the invoker calls: configuration from the environment, the real sandbox. */
+  public ExecuteFunction() {
+    this(ServiceConfig.fromEnvironment(System.getenv(), Runtime.getRuntime().availableProcessors()),
+        new RequestLog(System.out::println));
+  }
+
+  private ExecuteFunction(ServiceConfig config, RequestLog log) {
+    this(config, startSandbox(config, log), log);
+    Runtime.getRuntime().addShutdownHook(new Thread(sandbox::close, "sandbox-shutdown"));
+  }
+
+  ExecuteFunction(ServiceConfig config, Sandbox sandbox, RequestLog log) {
+    this.config = config;
+    this.sandbox = sandbox;
+    this.log = log;
+    this.bodies = new BodyReader(config.bodyLimitBytes());
+    this.parser = new RequestParser(config.scriptLimitBytes(), config.defaultTimeout(),
+        config.sandbox().maxTimeout());
+    this.admission = new AdmissionControl(config.concurrency(), config.queueSize(), config.queueWait());
+  }
+
+  private static Sandbox startSandbox(ServiceConfig config, RequestLog log) {
+    Sandbox sandbox = new SandboxStarter(config.sandbox(), line -> log.event("INFO", line))
+        .start(config.pool());
+    SandboxHealth health = sandbox.health();
+    if (health.healthy()) {
+      log.event("INFO", "ready: sandbox profile " + health.profile() + ", " + config.concurrency()
+          + " executions at once, queue " + config.queueSize());
+    } else {
+      log.event("ERROR", "NOT serving executions, the sandbox is unavailable: " + health.detail());
+    }
+    return sandbox;
+  }
+
+  @Override
+  public void service(HttpRequest request, HttpResponse response) {
+    long start = System.nanoTime();
+    String id = newId();
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("execution_id", id);
+    String path = normalise(request.getPath());
+    String method = request.getMethod();
+    int status;
+    String outcome;
+    try {
+      Reply reply = route(method, path, request, fields);
+      status = reply.status();
+      outcome = reply.kind();
+      send(response, reply);
+    } catch (ApiError e) {
+      status = e.status();
+      outcome = e.kind();
+      sendError(response, e);
+    } catch (Throwable t) {
+      status = 500;
+      outcome = "internal_error";
+      fields.put("exception", t.toString());
+      sendQuietly(response, new Reply(500, "internal_error", errorBody(
+          "The server failed while handling this request; this is not the script's fault", "internal_error"),
+          Map.of()));
+    }
+    fields.put("outcome", outcome);
+    fields.put("status", status);
+    fields.put("duration_ms", (System.nanoTime() - start) / 1_000_000.0);
+    log.request(status, method + " " + path + " -> " + status + " " + outcome, fields);
+  }
+
+  private Reply route(String method, String path, HttpRequest request, Map<String, Object> fields)
+      throws Exception {
+    switch (path) {
+      case "/execute" -> {
+        requireMethod(method, "POST");
+        return execute(request, fields);
+      }
+      case "/health" -> {
+        requireMethod(method, "GET");
+        return health();
+      }
+      case "/" -> {
+        requireMethod(method, "GET");
+        return new Reply(200, "usage", null, Map.of());
+      }
+      default -> throw new ApiError(404, "not_found",
+          "no such path: " + path + "; use POST /execute or GET /health");
+    }
+  }
+
+  private Reply execute(HttpRequest request, Map<String, Object> fields) throws Exception {
+    requireJson(request.getContentType().orElse(null));
+    byte[] body = bodies.read(request.getContentLength(), request.getInputStream());
+    ExecuteRequest parsed = parser.parse(body);
+    fields.put("script_bytes", parsed.script().getBytes(StandardCharsets.UTF_8).length);
+    fields.put("timeout_s", parsed.timeout().toMillis() / 1000.0);
+    ExecutionOutcome outcome;
+    try (AdmissionControl.Permit permit = admission.admit()) {
+      outcome = sandbox.execute(new ScriptJob(parsed.script(), parsed.timeout()));
+    }
+    fields.put("sandbox_profile", sandbox.health().profile());
+    fields.put("jail", outcome.jailSource());
+    fields.put("stdout_bytes", outcome.stdout().bytes().length);
+    fields.put("run_ms", outcome.elapsed().toNanos() / 1_000_000.0);
+    if (outcome.internalDetail() != null) {
+      fields.put("sandbox_detail", outcome.internalDetail());
+    }
+    OutcomeResponse response = OutcomeResponse.of(outcome);
+    Map<String, String> headers = response.status() == 503 ? Map.of("Retry-After", "5") : Map.of();
+    return new Reply(response.status(), response.kind(), response.body(), headers);
+  }
+
+  private Reply health() {
+    SandboxHealth health = sandbox.health();
+    JsonObject body = new JsonObject();
+    body.addProperty("status", health.healthy() ? "healthy" : "unhealthy");
+    body.addProperty("sandbox_profile", health.profile());
+    if (!health.healthy()) {
+      body.addProperty("error", "the sandbox is unavailable on this instance");
+    }
+    if (!health.pool().isEmpty()) {
+      body.add("pool", GSON.toJsonTree(health.pool()));
+    }
+    return new Reply(health.healthy() ? 200 : 503, health.healthy() ? "healthy" : "unhealthy", body,
+        health.healthy() ? Map.of() : Map.of("Retry-After", "5"));
+  }
+
+  private static void requireMethod(String method, String allowed) throws ApiError {
+    if (!allowed.equals(method)) {
+      throw new ApiError(405, "method_not_allowed", method + " is not allowed here; use " + allowed,
+          Map.of("Allow", allowed));
+    }
+  }
+
+  /** application/json (or a +json type); a charset parameter is fine if it is UTF-8. */
+  private static void requireJson(String contentType) throws ApiError {
+    if (contentType == null || contentType.isBlank()) {
+      throw new ApiError(415, "unsupported_media_type", "missing Content-Type; send application/json");
+    }
+    String[] parts = contentType.split(";");
+    String media = parts[0].trim().toLowerCase(Locale.ROOT);
+    if (!media.equals("application/json") && !(media.startsWith("application/") && media.endsWith("+json"))) {
+      throw new ApiError(415, "unsupported_media_type",
+          "Content-Type " + media + " is not supported; send application/json");
+    }
+    for (int i = 1; i < parts.length; i++) {
+      String[] param = parts[i].trim().split("=", 2);
+      if (param[0].trim().equalsIgnoreCase("charset") && param.length == 2) {
+        String charset = param[1].trim().replace("\"", "").toLowerCase(Locale.ROOT);
+        if (!charset.equals("utf-8") && !charset.equals("utf8")) {
+          throw new ApiError(415, "unsupported_media_type",
+              "charset " + charset + " is not supported; JSON must be UTF-8");
+        }
+      }
+    }
+  }
+
+  private static String normalise(String path) {
+    if (path == null || path.isEmpty()) {
+      return "/";
+    }
+    return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+  }
+
+  private String newId() {
+    byte[] bytes = new byte[8];
+    random.nextBytes(bytes);
+    return HexFormat.of().formatHex(bytes);
+  }
+
+  private static JsonObject errorBody(String message, String kind) {
+    JsonObject body = new JsonObject();
+    body.addProperty("error", message);
+    body.addProperty("kind", kind);
+    return body;
+  }
+
+  private void sendError(HttpResponse response, ApiError e) {
+    sendQuietly(response, new Reply(e.status(), e.kind(), errorBody(e.getMessage(), e.kind()), e.headers()));
+  }
+
+  private void sendQuietly(HttpResponse response, Reply reply) {
+    try {
+      send(response, reply);
+    } catch (IOException | RuntimeException e) {
+      // The client went away; nothing left to tell it.
+    }
+  }
+
+  private static void send(HttpResponse response, Reply reply) throws IOException {
+    response.setStatusCode(reply.status());
+    reply.headers().forEach(response::appendHeader);
+    byte[] bytes;
+    if (reply.body() == null) {
+      response.setContentType("text/plain; charset=utf-8");
+      bytes = USAGE.getBytes(StandardCharsets.UTF_8);
+    } else {
+      response.setContentType("application/json; charset=utf-8");
+      bytes = GSON.toJson(reply.body()).getBytes(StandardCharsets.UTF_8);
+    }
+    response.appendHeader("Cache-Control", "no-store");
+    try (OutputStream out = response.getOutputStream()) {
+      out.write(bytes);
+    }
+  }
+
+  /** A finished answer: status, the log's outcome name, the JSON body (null: the usage text). */
+  private record Reply(int status, String kind, JsonObject body, Map<String, String> headers) {}
+}

@@ -1,0 +1,64 @@
+package dev.pyexec.function;
+
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import dev.pyexec.jailer.ExecutionOutcome;
+import dev.pyexec.jailer.ExecutionOutcome.Kind;
+
+/** The HTTP status and JSON body for how an execution ended (SPEC section 1's table). */
+record OutcomeResponse(int status, String kind, JsonObject body) {
+
+  static OutcomeResponse of(ExecutionOutcome outcome) {
+    JsonObject body = new JsonObject();
+    if (outcome.kind() == Kind.SUCCESS) {
+      body.add("result", outcome.result() == null ? JsonNull.INSTANCE : outcome.result());
+      addStdout(body, outcome);
+      return new OutcomeResponse(200, "success", body);
+    }
+    body.addProperty("error", outcome.message());
+    String kind = kindName(outcome.kind());
+    body.addProperty("kind", kind);
+    if (outcome.kind() != Kind.SANDBOX_FAILURE && outcome.kind() != Kind.SANDBOX_UNAVAILABLE) {
+      addStdout(body, outcome);
+    }
+    if (outcome.traceback() != null) {
+      body.addProperty("traceback", outcome.traceback());
+    }
+    return new OutcomeResponse(status(outcome.kind()), kind, body);
+  }
+
+  private static void addStdout(JsonObject body, ExecutionOutcome outcome) {
+    body.addProperty("stdout", outcome.stdout().text());
+    if (outcome.stdout().truncated()) {
+      body.addProperty("stdout_truncated", true);
+    }
+  }
+
+  static int status(Kind kind) {
+    return switch (kind) {
+      case SUCCESS -> 200;
+      case SYNTAX_ERROR, NO_MAIN, SCRIPT_ERROR, NOT_SERIALIZABLE, RESULT_TOO_LARGE, EXITED,
+          LIMIT_EXCEEDED -> 400;
+      case TIMEOUT -> 408;
+      case SANDBOX_FAILURE -> 500;
+      case SANDBOX_UNAVAILABLE -> 503;
+    };
+  }
+
+  /** Stable, machine-readable names for the error classes, documented in README. */
+  static String kindName(Kind kind) {
+    return switch (kind) {
+      case SUCCESS -> "success";
+      case SYNTAX_ERROR -> "syntax_error";
+      case NO_MAIN -> "no_main";
+      case SCRIPT_ERROR -> "script_error";
+      case NOT_SERIALIZABLE -> "not_serializable";
+      case RESULT_TOO_LARGE -> "result_too_large";
+      case EXITED -> "exited";
+      case LIMIT_EXCEEDED -> "limit_exceeded";
+      case TIMEOUT -> "timeout";
+      case SANDBOX_FAILURE -> "sandbox_error";
+      case SANDBOX_UNAVAILABLE -> "sandbox_unavailable";
+    };
+  }
+}
