@@ -14,11 +14,18 @@ import java.util.function.Consumer;
 public final class SandboxStarter {
   private final SandboxSettings settings;
   private final Consumer<String> log;
+  private final UidAllocator uids;
 
   /** @param log one line per finding, for the operator */
   public SandboxStarter(SandboxSettings settings, Consumer<String> log) {
+    this(settings, log, UidAllocator.standard());
+  }
+
+  /** @param uids the host uids jails run as (tests use a range of their own to count leftovers) */
+  public SandboxStarter(SandboxSettings settings, Consumer<String> log, UidAllocator uids) {
     this.settings = settings;
     this.log = log;
+    this.uids = uids;
   }
 
   public Sandbox start(PoolSettings pool) {
@@ -34,7 +41,7 @@ public final class SandboxStarter {
     }
     JailAssets assets = JailAssets.extract();
     ExecutorService io = Executors.newCachedThreadPool(daemonThreads());
-    NsjailLauncher launcher = new NsjailLauncher(settings, assets, UidAllocator.standard(), io);
+    NsjailLauncher launcher = new NsjailLauncher(settings, assets, uids, io);
     CgroupMode cgroups = CgroupMode.detect();
     SelfTest.Report report = new SelfTest(settings, launcher).choose(SandboxProfile.candidates(cgroups));
     report.findings().forEach(finding -> log.accept("sandbox self-test: " + finding));

@@ -23,6 +23,11 @@ public final class UidAllocator {
     return new UidAllocator(200_000, 50_000);
   }
 
+  /** Whether a host uid belongs to this allocator's range. */
+  public boolean owns(int uid) {
+    return uid >= base && uid < base + size;
+  }
+
   public int next() {
     return base + Math.floorMod(next.getAndIncrement(), size);
   }

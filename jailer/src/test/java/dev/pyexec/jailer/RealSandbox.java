@@ -2,37 +2,110 @@ package dev.pyexec.jailer;
 
 import static com.google.common.truth.Truth.assertWithMessage;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
 
-/** The real nsjail and Python, as the tests use them: never a fake. */
-final class RealSandbox {
-  private RealSandbox() {}
+/**
+ * The real nsjail and Python, as the tests use them: never a fake. Each instance runs its jails
+ * under a uid range of its own, so a test can count exactly the processes its jails left behind.
+ */
+final class RealSandbox implements AutoCloseable {
+  final UidAllocator uids;
+  final Sandbox sandbox;
+  final List<String> log = new ArrayList<>();
+
+  private RealSandbox(SandboxSettings settings, PoolSettings pool) {
+    int base = 300_000 + ThreadLocalRandom.current().nextInt(1000) * 1000;
+    this.uids = new UidAllocator(base, 1000);
+    this.sandbox = new SandboxStarter(settings, log::add, uids).start(pool);
+    assertWithMessage("the sandbox must come up for these tests; log: %s", log)
+        .that(sandbox.health().healthy()).isTrue();
+  }
+
+  /** With the pool as the build asks ({@code -Dpyexec.pool=off} runs the suite on cold jails). */
+  static RealSandbox start() {
+    return new RealSandbox(settings(), poolFromBuild());
+  }
+
+  static RealSandbox start(SandboxSettings settings, PoolSettings pool) {
+    return new RealSandbox(settings, pool);
+  }
+
+  static PoolSettings poolFromBuild() {
+    return "off".equals(System.getProperty("pyexec.pool", "on"))
+        ? PoolSettings.off()
+        : PoolSettings.defaults(Runtime.getRuntime().availableProcessors());
+  }
 
   static Path nsjail() {
-    String configured = System.getProperty("pyexec.nsjail", "nsjail");
-    Path path = Path.of(configured);
-    if (!path.isAbsolute()) {
-      Path cached = Path.of(System.getProperty("user.home"), ".cache", "pyexec", "nsjail");
-      path = cached.toFile().exists() ? cached : path;
+    Path configured = Path.of(System.getProperty("pyexec.nsjail", "nsjail"));
+    if (configured.isAbsolute()) {
+      return configured;
     }
-    return path;
+    Path cached = Path.of(System.getProperty("user.home"), ".cache", "pyexec", "nsjail");
+    return Files.exists(cached) ? cached : configured;
   }
 
   static SandboxSettings settings() {
     return SandboxSettings.defaults(nsjail());
   }
 
-  /** Starts a sandbox and insists it is healthy: a test of isolation must not pass vacuously. */
-  static Sandbox start(SandboxSettings settings, PoolSettings pool, List<String> log) {
-    Sandbox sandbox = new SandboxStarter(settings, log::add).start(pool);
-    assertWithMessage("sandbox must come up for these tests; log: %s", log)
-        .that(sandbox.health().healthy()).isTrue();
-    return sandbox;
+  ExecutionOutcome run(String script) {
+    return run(script, Duration.ofSeconds(10));
   }
 
-  static Sandbox start(PoolSettings pool) {
-    return start(settings(), pool, new ArrayList<>());
+  ExecutionOutcome run(String script, Duration timeout) {
+    return sandbox.execute(new ScriptJob(script, timeout));
+  }
+
+  /** Processes still running under this sandbox's uids, waiting a little for the kernel to reap. */
+  List<Long> leftoverProcesses(int allowed) throws InterruptedException {
+    List<Long> pids = List.of();
+    for (int i = 0; i < 40; i++) {
+      pids = jailedPids();
+      if (pids.size() <= allowed) {
+        return pids;
+      }
+      Thread.sleep(50);
+    }
+    return pids;
+  }
+
+  private List<Long> jailedPids() {
+    List<Long> pids = new ArrayList<>();
+    try (Stream<Path> entries = Files.list(Path.of("/proc"))) {
+      for (Path entry : (Iterable<Path>) entries::iterator) {
+        String name = entry.getFileName().toString();
+        if (!name.chars().allMatch(Character::isDigit)) {
+          continue;
+        }
+        try {
+          for (String line : Files.readAllLines(entry.resolve("status"))) {
+            if (line.startsWith("Uid:")) {
+              int uid = Integer.parseInt(line.split("\\s+")[1]);
+              if (uids.owns(uid)) {
+                pids.add(Long.parseLong(name));
+              }
+            }
+          }
+        } catch (IOException | RuntimeException e) {
+          // The process ended while we looked.
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    return pids;
+  }
+
+  @Override
+  public void close() {
+    sandbox.close();
   }
 }
