@@ -37,6 +37,8 @@ public final class WarmPool implements JailProvider {
   private final Map<Flavour, Deque<Instant>> recentTakes = new EnumMap<>(Flavour.class);
   private final Map<Flavour, AtomicLong> hits = new EnumMap<>(Flavour.class);
   private final Map<Flavour, AtomicLong> misses = new EnumMap<>(Flavour.class);
+  private final AtomicLong launched = new AtomicLong();
+  private final AtomicLong recycled = new AtomicLong();
   private final Thread maintainer;
   private volatile boolean closed;
 
@@ -100,6 +102,8 @@ public final class WarmPool implements JailProvider {
         stats.put(name + "_hits", hits.get(flavour).get());
         stats.put(name + "_misses", misses.get(flavour).get());
       }
+      stats.put("launched", launched.get());
+      stats.put("recycled", recycled.get());
     }
     return stats;
   }
@@ -132,6 +136,7 @@ public final class WarmPool implements JailProvider {
             if (!jail.isAlive() || stale) {
               it.remove();
               retire.add(jail);
+              recycled.incrementAndGet();
             } else if (!jail.isReady()) {
               starting++;
             }
@@ -159,6 +164,7 @@ public final class WarmPool implements JailProvider {
       for (Flavour flavour : toStart) {
         try {
           Jail jail = launcher.launch(profile, flavour, lifetime);
+          launched.incrementAndGet();
           synchronized (lock) {
             if (closed) {
               retire.add(jail);
