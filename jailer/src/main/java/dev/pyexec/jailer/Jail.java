@@ -1,6 +1,5 @@
 package dev.pyexec.jailer;
 
-import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +22,7 @@ import java.util.concurrent.TimeoutException;
 public final class Jail implements AutoCloseable {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final Duration EXIT_GRACE = Duration.ofSeconds(2);
+  private static final Duration STDOUT_AFTER_FRAME = Duration.ofMillis(500);
 
   private final Process process;
   private final Flavour flavour;
@@ -84,7 +84,7 @@ public final class Jail implements AutoCloseable {
 
   /**
    * Hands the script over and waits for its outcome. The timeout clock starts here, not when the
-   * jail was launched. The jail is closed when this returns.
+   * jail was launched. The jail is ended by this call (after a result, in the background).
    */
   public RawRun run(String script, Duration timeout) {
     if (used) {
@@ -94,12 +94,13 @@ public final class Jail implements AutoCloseable {
     long start = System.nanoTime();
     String nonce = HexFormat.of().formatHex(randomBytes());
     channel.expect(nonce);
-    JsonObject request = new JsonObject();
-    request.addProperty("nonce", nonce);
-    request.addProperty("script", script);
-    request.addProperty("cpu_seconds", (long) Math.ceil(timeout.toMillis() / 1000.0) + 1);
-    request.addProperty("result_limit", settings.resultLimitBytes());
-    byte[] payload = request.toString().getBytes(StandardCharsets.UTF_8);
+    long cpuSeconds = (long) Math.ceil(timeout.toMillis() / 1000.0) + 1;
+    byte[] header = (nonce + " " + cpuSeconds + " " + settings.resultLimitBytes() + "\n")
+        .getBytes(StandardCharsets.US_ASCII);
+    byte[] body = script.getBytes(StandardCharsets.UTF_8);
+    byte[] payload = new byte[header.length + body.length];
+    System.arraycopy(header, 0, payload, 0, header.length);
+    System.arraycopy(body, 0, payload, header.length, body.length);
     // Written off this thread: a runner that does not read must not stall the timeout.
     CompletableFuture.runAsync(() -> feed(payload), io);
 
@@ -115,15 +116,24 @@ public final class Jail implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-    if (frame == null && !timedOut) {
-      // The channel closed without a frame: the jail has ended or is ending; take its status.
-      waitForExit(EXIT_GRACE);
+    int exitCode = -1;
+    CapturedOutput out;
+    if (frame != null) {
+      // The runner exits right after its frame, which ends the PID namespace and with it every
+      // writer of stdout: the rest of stdout arrives at once. Tearing nsjail down (reaping,
+      // cgroup removal) is not the caller's business, so it happens after the answer.
+      out = awaitStdout(STDOUT_AFTER_FRAME);
+      io.execute(this::close);
+    } else {
+      if (!timedOut) {
+        // The channel closed without a frame: the jail has ended or is ending; take its status.
+        waitForExit(EXIT_GRACE);
+        exitCode = process.isAlive() ? -1 : process.exitValue();
+      }
+      close();
+      out = awaitStdout(EXIT_GRACE);
     }
-    int exitCode = process.isAlive() ? -1 : process.exitValue();
-    close();
-    CapturedOutput out = awaitStdout();
-    return new RawRun(channel.sawReady(), frame, exitCode,
-        timedOut, out, channel.diagnostics(), elapsed);
+    return new RawRun(channel.sawReady(), frame, exitCode, timedOut, out, channel.diagnostics(), elapsed);
   }
 
   private static byte[] randomBytes() {
@@ -140,10 +150,21 @@ public final class Jail implements AutoCloseable {
     }
   }
 
-  private CapturedOutput awaitStdout() {
+  private CapturedOutput awaitStdout(Duration wait) {
     try {
-      return stdout.get(EXIT_GRACE.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException | ExecutionException e) {
+      return stdout.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      // Something still holds stdout open: end the jail, then take what was printed.
+      close();
+      try {
+        return stdout.get(EXIT_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (TimeoutException | ExecutionException again) {
+        return CapturedOutput.EMPTY;
+      } catch (InterruptedException again) {
+        Thread.currentThread().interrupt();
+        return CapturedOutput.EMPTY;
+      }
+    } catch (ExecutionException e) {
       return CapturedOutput.EMPTY;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -165,7 +186,7 @@ public final class Jail implements AutoCloseable {
    * its cgroups itself; SIGKILL if it does not go; then any cgroup it left behind is removed.
    */
   @Override
-  public void close() {
+  public synchronized void close() {
     if (process.isAlive()) {
       process.destroy();
       if (!waitForExit(EXIT_GRACE)) {

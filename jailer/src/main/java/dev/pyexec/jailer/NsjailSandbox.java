@@ -39,9 +39,13 @@ public final class NsjailSandbox implements Sandbox {
           "The sandbox failed to run the script; this is a server fault, not the script's",
           CapturedOutput.EMPTY, null, e.getMessage(), Duration.ZERO, "none");
     }
-    try (Jail jail = lease.jail()) {
+    Jail jail = lease.jail();
+    try {
       RawRun run = jail.run(job.script(), job.timeout());
       return classifier.classify(run, job.timeout()).withJailSource(lease.source());
+    } catch (RuntimeException e) {
+      jail.close();
+      throw e;
     }
   }
 

@@ -1,16 +1,20 @@
 """Runs one caller script inside the jail and reports how it ended.
 
-Protocol with the Java side (NsjailLauncher / Jail):
-  * stdin: one JSON object {"nonce": str, "script": str}, then EOF. The jail can
-    be started (and its libraries imported) before the script exists.
-  * fd 1: the script's stdout, passed straight through, unbuffered so that
-    Python prints and writes of child processes keep their order.
-  * fd 2 at start-up: the result channel. It is moved to a high, close-on-exec
-    descriptor and fd 2 is pointed at /dev/null, so nothing the script prints or
-    writes to stderr can reach the channel. The single result frame is
+Protocol with the Java side (Jail):
+  * stdin: one header line "<nonce> <cpu_seconds> <result_limit>", then the script as UTF-8,
+    then EOF. The jail can be started (and its libraries imported) before the script exists.
+  * fd 1: the script's stdout, passed straight through, unbuffered so that Python prints and
+    writes of child processes keep their order.
+  * fd 2 at start-up: the result channel. It is moved to a high, close-on-exec descriptor and
+    fd 2 is pointed at /dev/null, so nothing the script prints or writes to stderr reaches it.
+    The runner writes a ready line once it waits for its script, then one result frame
         \\x1ePYEXEC <nonce> <json>\\n
-    and the Java side only believes a frame carrying its own nonce, so blind
-    writes to stray descriptors cannot forge or corrupt it.
+    and the Java side only believes a frame carrying its own nonce, so blind writes to stray
+    descriptors cannot forge or corrupt it.
+
+Start-up cost is paid by every execution, so this file imports only what every execution
+needs; json, traceback and inspect (which pull in re, enum, tokenize...) load only on the
+paths that use them. Python runs with -S, so the site-packages path is added here.
 """
 import sys
 import os
@@ -31,28 +35,36 @@ def _take_channel():
 
 CHANNEL = _take_channel()
 
-import io  # noqa: E402  (after the channel is safe)
-import json  # noqa: E402
-import types  # noqa: E402
-import inspect  # noqa: E402
-import linecache  # noqa: E402
-import traceback  # noqa: E402
+for _path in ("/usr/lib/python3/dist-packages", "/usr/lib/python3.%d/dist-packages" % sys.version_info[1]):
+    if _path not in sys.path and os.path.isdir(_path):
+        sys.path.append(_path)
+
+import io  # noqa: E402  (loaded by the interpreter already; after the channel is safe)
+import builtins  # noqa: E402
 
 
-def _preload(names):
-    for name in names:
-        if name:
-            __import__(name)
+def _quit(code=None):
+    raise SystemExit(code)
 
 
-def _send(nonce, frame):
-    # A str frame is the already-encoded result (ASCII JSON), sent without encoding it twice.
-    body = ('{"status":"ok","result":%s}' % frame) if isinstance(frame, str) else json.dumps(frame, ensure_ascii=True)
-    data = FRAME_MARK + nonce.encode() + b" " + body.encode("ascii") + b"\n"
+# -S skips site, which is what defines exit() and quit(); scripts use them.
+builtins.exit = builtins.quit = _quit
+
+
+def _write_channel(data):
     view = memoryview(data)
     while view:
         written = os.write(CHANNEL, view)
         view = view[written:]
+
+
+def _send(nonce, frame):
+    # A str frame is the already-encoded result (ASCII JSON), sent without encoding it twice.
+    if isinstance(frame, str):
+        body = '{"status":"ok","result":%s}' % frame
+    else:
+        body = _encode(frame)
+    _write_channel(FRAME_MARK + nonce.encode() + b" " + body.encode("ascii") + b"\n")
 
 
 def _finish(nonce, frame):
@@ -65,37 +77,84 @@ def _finish(nonce, frame):
     os._exit(0)
 
 
-def _script_traceback(exc):
-    """Traceback text with the runner's own frames cut off."""
+class _NotSerializable(Exception):
+    pass
+
+
+def _reject(value):
+    cls = type(value)
+    name = cls.__qualname__ if cls.__module__ == "builtins" else cls.__module__ + "." + cls.__qualname__
+    raise _NotSerializable(name)
+
+
+def _make_encoder():
+    """Strict JSON (RFC 8259) with the C encoder json.dumps uses, without importing json (and re)."""
+    try:
+        from _json import make_encoder, encode_basestring_ascii
+        encoder = make_encoder({}, _reject, encode_basestring_ascii, None, ":", ",", False, False, False)
+
+        def encode(value):
+            return "".join(encoder(value, 0))
+        encode(["probe", 1, 2.5, None, True, {"k": [1]}])
+        return encode
+    except Exception:
+        import json
+
+        def encode(value):
+            return json.dumps(value, allow_nan=False, ensure_ascii=True, default=_reject, separators=(",", ":"))
+        return encode
+
+
+_encode = _make_encoder()
+
+
+_SOURCE = ""
+
+
+def _traceback_text(exc):
+    """Traceback text with the runner's own frames cut off, showing the script's lines."""
+    import linecache
+    import traceback
+    linecache.cache[SCRIPT_NAME] = (len(_SOURCE), None, _SOURCE.splitlines(True), SCRIPT_NAME)
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != SCRIPT_NAME:
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
+def _safe_str(exc):
+    try:
+        return str(exc)
+    except BaseException:  # noqa: B902 - a hostile __str__ must not take the runner down
+        return "<exception message could not be rendered>"
+
+
 def _exception_frame(exc, phase):
     if isinstance(exc, SystemExit):
-        return {"status": "error", "kind": "exit", "phase": phase, "code": _exit_code_text(exc.code)}
-    message = str(exc)
+        code = exc.code
+        code = 0 if code is None else code if isinstance(code, int) else _safe_str(code)
+        return {"status": "error", "kind": "exit", "phase": phase, "code": code}
+    message = _safe_str(exc)
     if isinstance(exc, MemoryError) and not message:
         message = "out of memory"
-    return {
-        "status": "error",
-        "kind": "exception",
-        "phase": phase,
-        "type": type(exc).__name__,
-        "message": message,
-        "traceback": _script_traceback(exc),
-    }
-
-
-def _exit_code_text(code):
-    if code is None or isinstance(code, int):
-        return 0 if code is None else code
-    return str(code)
+    try:
+        trace = _traceback_text(exc)
+    except BaseException:  # noqa: B902
+        trace = "%s: %s\n" % (type(exc).__name__, message)
+    return {"status": "error", "kind": "exception", "phase": phase, "type": type(exc).__name__,
+            "message": message[:65536], "traceback": trace[-262144:]}
 
 
 def _required_parameters(fn):
+    code = getattr(fn, "__code__", None)
+    if code is not None and type(fn).__name__ == "function":
+        positional = code.co_varnames[:code.co_argcount]
+        with_defaults = len(fn.__defaults__ or ())
+        required = list(positional[:len(positional) - with_defaults])
+        keyword_only = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+        required += [name for name in keyword_only if name not in (fn.__kwdefaults__ or {})]
+        return required
+    import inspect
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
@@ -105,31 +164,26 @@ def _required_parameters(fn):
             and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
 
 
-class _NotSerializable(Exception):
-    pass
-
-
-def _reject(value):
-    raise _NotSerializable(type(value).__module__ + "." + type(value).__qualname__
-                           if type(value).__module__ not in ("builtins",) else type(value).__qualname__)
-
-
 def _encode_result(value, limit):
     try:
-        text = json.dumps(value, allow_nan=False, ensure_ascii=True, default=_reject, separators=(",", ":"))
+        text = _encode(value)
     except _NotSerializable as e:
         return None, {"status": "error", "kind": "not_serializable", "type": str(e),
                       "message": "main() returned a value that is not JSON-serializable: "
                                  "object of type %s" % e}
     except ValueError as e:
-        # allow_nan=False: NaN and Infinity are not JSON (RFC 8259).
-        return None, {"status": "error", "kind": "not_serializable", "type": "float",
-                      "message": "main() returned a value that is not valid JSON: %s "
-                                 "(NaN and Infinity have no JSON form)" % e}
+        message = str(e)
+        if "Circular" in message:
+            message = "main() returned a value that is not JSON-serializable: it contains a circular reference"
+        else:
+            # allow_nan is off: NaN and Infinity are not JSON (RFC 8259).
+            message = ("main() returned a value that is not valid JSON: %s "
+                       "(NaN and Infinity have no JSON form)" % message)
+        return None, {"status": "error", "kind": "not_serializable", "type": "float", "message": message}
     except RecursionError:
         return None, {"status": "error", "kind": "not_serializable", "type": "recursive",
                       "message": "main() returned a value that is not JSON-serializable: "
-                                 "it contains a circular reference or is nested too deeply"}
+                                 "it is nested too deeply"}
     except TypeError as e:
         # dict keys that are not str/int/float/bool/None end up here.
         return None, {"status": "error", "kind": "not_serializable", "type": "key",
@@ -141,20 +195,29 @@ def _encode_result(value, limit):
     return text, None
 
 
+def _syntax_error_frame(e):
+    line = getattr(e, "lineno", None)
+    kind_name = type(e).__name__
+    detail = getattr(e, "msg", None) or _safe_str(e)
+    where = " (line %d)" % line if line else ""
+    try:
+        import traceback
+        trace = "".join(traceback.format_exception_only(type(e), e))
+    except Exception:
+        trace = None
+    return {"status": "error", "kind": "syntax", "type": kind_name, "line": line,
+            "message": "%s: %s%s" % (kind_name, detail, where), "traceback": trace}
+
+
 def _run(nonce, source, result_limit):
-    linecache.cache[SCRIPT_NAME] = (len(source), None, source.splitlines(True), SCRIPT_NAME)
     try:
         code = compile(source, SCRIPT_NAME, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as e:
-        line = getattr(e, "lineno", None)
-        kind_name = type(e).__name__
-        detail = getattr(e, "msg", None) or str(e)
-        where = " (line %d)" % line if line else ""
-        _finish(nonce, {"status": "error", "kind": "syntax", "type": kind_name, "line": line,
-                        "message": "%s: %s%s" % (kind_name, detail, where),
-                        "traceback": "".join(traceback.format_exception_only(type(e), e))})
+        _finish(nonce, _syntax_error_frame(e))
 
-    module = types.ModuleType(MODULE_NAME)
+    global _SOURCE
+    _SOURCE = source
+    module = type(sys)(MODULE_NAME)
     module.__file__ = SCRIPT_NAME
     sys.modules[MODULE_NAME] = module
     try:
@@ -177,7 +240,7 @@ def _run(nonce, source, result_limit):
 
     try:
         value = main()
-        if inspect.iscoroutine(value):
+        if type(value).__name__ == "coroutine" and hasattr(value, "send"):
             import asyncio
             value = asyncio.run(value)
     except BaseException as e:  # noqa: B902
@@ -187,6 +250,17 @@ def _run(nonce, source, result_limit):
     if problem is not None:
         _finish(nonce, problem)
     _finish(nonce, text)
+
+
+def _limit_cpu(seconds):
+    # The jail may have waited in the warm pool: the CPU budget starts now.
+    import resource
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = int(used.ru_utime + used.ru_stime) + 1
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    wanted = spent + seconds
+    if hard == resource.RLIM_INFINITY or wanted < hard:
+        resource.setrlimit(resource.RLIMIT_CPU, (wanted, hard))
 
 
 def _reopen_stdio():
@@ -202,30 +276,22 @@ def _reopen_stdio():
     sys.__stdout__, sys.__stderr__, sys.__stdin__ = sys.stdout, sys.stderr, sys.stdin
 
 
-def _limit_cpu(seconds):
-    # The jail may have waited in the warm pool: the CPU budget starts now.
-    import resource
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    spent = int(used.ru_utime + used.ru_stime) + 1
-    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    wanted = spent + seconds
-    if hard == resource.RLIM_INFINITY or wanted < hard:
-        resource.setrlimit(resource.RLIMIT_CPU, (wanted, hard))
-
-
-def _signal_ready():
-    os.write(CHANNEL, b"\x1ePYEXEC-READY\n")
+def _read_request():
+    raw = sys.stdin.buffer.read()
+    newline = raw.index(b"\n")
+    nonce, cpu_seconds, result_limit = raw[:newline].decode("ascii").split(" ")
+    return nonce, int(cpu_seconds), int(result_limit), raw[newline + 1:].decode("utf-8", "replace")
 
 
 def main():
-    _preload(sys.argv[1].split(",") if len(sys.argv) > 1 else [])
-    _signal_ready()
-    raw = sys.stdin.buffer.read()
-    request = json.loads(raw)
-    del raw
-    _limit_cpu(int(request["cpu_seconds"]))
+    for name in (sys.argv[1].split(",") if len(sys.argv) > 1 else []):
+        if name:
+            __import__(name)
+    _write_channel(b"\x1ePYEXEC-READY\n")
+    nonce, cpu_seconds, result_limit, source = _read_request()
+    _limit_cpu(cpu_seconds)
     _reopen_stdio()
-    _run(request["nonce"], request["script"], int(request["result_limit"]))
+    _run(nonce, source, result_limit)
 
 
 if __name__ == "__main__":

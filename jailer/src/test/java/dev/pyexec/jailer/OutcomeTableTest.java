@@ -117,6 +117,13 @@ class OutcomeTableTest {
   }
 
   @Test
+  void exitBuiltinWorksAsInAnInterpreter() {
+    ExecutionOutcome outcome = jails.run("def main():\n    exit(2)");
+    assertThat(outcome.kind()).isEqualTo(Kind.EXITED);
+    assertThat(outcome.message()).contains("sys.exit(2)");
+  }
+
+  @Test
   void osExitBeforeReturnIsAnEarlyExit() {
     ExecutionOutcome outcome = jails.run("import os\ndef main():\n    print('bye', flush=True)\n    os._exit(7)");
     assertThat(outcome.kind()).isEqualTo(Kind.EXITED);
