@@ -26,7 +26,7 @@ test: setup
 
 bench: build
 	PYEXEC_NSJAIL=$${PYEXEC_NSJAIL:-$(NSJAIL)} java -cp function/target/pyexec-function.jar:function/target/java-function-invoker.jar:function/target/test-classes \
-	  dev.pyexec.function.Benchmark
+	  dev.pyexec.function.bench.Benchmark
 
 tf-test:
 	bash terraform/scripts/tf-test.sh

@@ -1,0 +1,242 @@
+package dev.pyexec.function.bench;
+
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Starts the function under the invoker on loopback twice, with the warm pool on and off, runs the
+ * same scenarios against each and prints latency, throughput, errors and CPU per execution side by
+ * side. Run with {@code make bench}. Figures from one run are comparable; across runs on a noisy
+ * 2-core machine, compare the ratios.
+ */
+public final class Benchmark {
+  private static final Duration WARM_UP = Duration.ofMillis(1500);
+  private static final Duration MEASURE = Duration.ofSeconds(Integer.getInteger("bench.seconds", 6));
+  private static final long CLOCK_TICKS = 100; // USER_HZ on Linux
+
+  /** One request of a scenario and the status it must get. */
+  record Call(String body, int expectedStatus) {}
+
+  record Scenario(String name, List<Call> calls) {}
+
+  record Result(String scenario, int concurrency, String mode, double p50, double p95, double p99,
+      double perSecond, int errors, double cpuPerExec, int count) {}
+
+  public static void main(String[] args) throws Exception {
+    List<Scenario> scenarios = List.of(
+        new Scenario("hello", List.of(call("def main():\n    return 'hello world'", null, 200))),
+        new Scenario("pandas", List.of(call("import pandas as pd\n\ndef main():\n"
+            + "    df = pd.DataFrame({'col1': [1, 2, 3], 'col2': [4.0, 5.0, 6.0]})\n"
+            + "    df['sum'] = df['col1'] + df['col2']\n"
+            + "    return {'shape': list(df.shape), 'total': float(df['sum'].sum())}", null, 200))),
+        new Scenario("mixed", List.of(
+            call("def main():\n    print('hi')\n    return 1", null, 200),
+            call("import pandas as pd\ndef main():\n    return int(pd.Series([1, 2]).sum())", null, 200),
+            call("def main():\n    return 1 / 0", null, 400),
+            call("def main(:\n    pass", null, 400),
+            call("import time\ndef main():\n    time.sleep(5)", 0.3, 408))));
+    int[] concurrencies = {1, 8};
+    List<Result> results = new ArrayList<>();
+    for (String mode : List.of("pool", "cold")) {
+      try (Server server = Server.start(mode.equals("pool"))) {
+        for (Scenario scenario : scenarios) {
+          for (int concurrency : concurrencies) {
+            Result result = run(server, scenario, concurrency, mode);
+            results.add(result);
+            System.out.println(line(result));
+          }
+        }
+      }
+    }
+    printTable(results);
+    System.exit(0);
+  }
+
+  private static Call call(String script, Double timeout, int status) {
+    JsonObject body = new JsonObject();
+    body.addProperty("script", script);
+    if (timeout != null) {
+      body.addProperty("timeout", timeout);
+    }
+    return new Call(body.toString(), status);
+  }
+
+  private static Result run(Server server, Scenario scenario, int concurrency, String mode) throws Exception {
+    ExecutorService clientThreads = Executors.newFixedThreadPool(concurrency);
+    HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .executor(clientThreads).build();
+    try {
+      return measure(client, server, scenario, concurrency, mode);
+    } finally {
+      clientThreads.shutdownNow();
+    }
+  }
+
+  private static Result measure(HttpClient client, Server server, Scenario scenario, int concurrency,
+      String mode) throws Exception {
+    drive(client, server.base, scenario, concurrency, WARM_UP, new ConcurrentLinkedQueue<>(), new AtomicInteger());
+    ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
+    AtomicInteger errors = new AtomicInteger();
+    long cpuBefore = server.cpuTicks();
+    long start = System.nanoTime();
+    drive(client, server.base, scenario, concurrency, MEASURE, latencies, errors);
+    double seconds = (System.nanoTime() - start) / 1e9;
+    long cpuTicks = server.cpuTicks() - cpuBefore;
+    List<Long> sorted = new ArrayList<>(latencies);
+    Collections.sort(sorted);
+    int count = sorted.size();
+    return new Result(scenario.name(), concurrency, mode, percentile(sorted, 50), percentile(sorted, 95),
+        percentile(sorted, 99), count / seconds, errors.get(),
+        count == 0 ? 0 : (cpuTicks / (double) CLOCK_TICKS) / count, count);
+  }
+
+  private static void drive(HttpClient client, URI base, Scenario scenario, int concurrency, Duration length,
+      ConcurrentLinkedQueue<Long> latencies, AtomicInteger errors) throws InterruptedException {
+    long deadline = System.nanoTime() + length.toNanos();
+    AtomicLong next = new AtomicLong();
+    ExecutorService workers = Executors.newFixedThreadPool(concurrency);
+    for (int w = 0; w < concurrency; w++) {
+      workers.submit(() -> {
+        while (System.nanoTime() < deadline) {
+          Call call = scenario.calls().get((int) (next.getAndIncrement() % scenario.calls().size()));
+          long t0 = System.nanoTime();
+          try {
+            HttpResponse<String> response = client.send(HttpRequest.newBuilder(base.resolve("/execute"))
+                .header("Content-Type", "application/json").timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.ofString(call.body())).build(),
+                HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != call.expectedStatus()) {
+              errors.incrementAndGet();
+            }
+          } catch (IOException e) {
+            errors.incrementAndGet();
+          } catch (InterruptedException e) {
+            return;
+          }
+          latencies.add(System.nanoTime() - t0);
+        }
+      });
+    }
+    workers.shutdown();
+    workers.awaitTermination(length.toSeconds() + 60, TimeUnit.SECONDS);
+  }
+
+  private static double percentile(List<Long> sorted, int p) {
+    if (sorted.isEmpty()) {
+      return 0;
+    }
+    int index = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+    return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index))) / 1e6;
+  }
+
+  static String line(Result r) {
+    return String.format(Locale.ROOT,
+        "BENCH scenario=%s concurrency=%d mode=%s p50_ms=%.1f p95_ms=%.1f p99_ms=%.1f per_s=%.1f errors=%d cpu_s_per_exec=%.4f",
+        r.scenario(), r.concurrency(), r.mode(), r.p50(), r.p95(), r.p99(), r.perSecond(), r.errors(), r.cpuPerExec());
+  }
+
+  private static void printTable(List<Result> results) {
+    Map<String, Result> byKey = new LinkedHashMap<>();
+    results.forEach(r -> byKey.put(r.scenario() + "/" + r.concurrency() + "/" + r.mode(), r));
+    System.out.println();
+    System.out.println(String.format(Locale.ROOT, "%-8s %4s | %8s %8s %8s %7s %5s %9s | %8s %8s %7s %9s | %9s %9s",
+        "scenario", "conc", "pool p50", "p95", "p99", "per_s", "err", "cpu_s/ex",
+        "cold p50", "p95", "per_s", "cpu_s/ex", "p50 ratio", "tput ratio"));
+    for (Result pool : results) {
+      if (!pool.mode().equals("pool")) {
+        continue;
+      }
+      Result cold = byKey.get(pool.scenario() + "/" + pool.concurrency() + "/cold");
+      System.out.println(String.format(Locale.ROOT,
+          "%-8s %4d | %8.1f %8.1f %8.1f %7.1f %5d %9.4f | %8.1f %8.1f %7.1f %9.4f | %8.1fx %8.1fx",
+          pool.scenario(), pool.concurrency(), pool.p50(), pool.p95(), pool.p99(), pool.perSecond(), pool.errors(),
+          pool.cpuPerExec(), cold.p50(), cold.p95(), cold.perSecond(), cold.cpuPerExec(),
+          cold.p50() / pool.p50(), pool.perSecond() / cold.perSecond()));
+    }
+  }
+
+  /** The function under the invoker in a child JVM, as `make run` starts it. */
+  static final class Server implements AutoCloseable {
+    final Process process;
+    final URI base;
+
+    private Server(Process process, URI base) {
+      this.process = process;
+      this.base = base;
+    }
+
+    static Server start(boolean pool) throws Exception {
+      int port;
+      try (ServerSocket socket = new ServerSocket(0)) {
+        port = socket.getLocalPort();
+      }
+      String jars = System.getProperty("bench.jars", "function/target");
+      ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+          "-jar", jars + "/java-function-invoker.jar",
+          "--classpath", jars + "/pyexec-function.jar",
+          "--target", "dev.pyexec.function.ExecuteFunction");
+      builder.environment().put("PORT", Integer.toString(port));
+      builder.environment().put("PYEXEC_POOL", pool ? "on" : "off");
+      builder.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+      builder.redirectError(ProcessBuilder.Redirect.DISCARD);
+      Server server = new Server(builder.start(), URI.create("http://127.0.0.1:" + port));
+      server.awaitHealthy();
+      // Let the pool fill before anything is measured.
+      Thread.sleep(pool ? 3000 : 500);
+      return server;
+    }
+
+    private void awaitHealthy() throws Exception {
+      HttpClient client = HttpClient.newHttpClient();
+      for (int i = 0; i < 300; i++) {
+        try {
+          if (client.send(HttpRequest.newBuilder(base.resolve("/health")).build(),
+              HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+            return;
+          }
+        } catch (IOException e) {
+          // not listening yet
+        }
+        Thread.sleep(100);
+      }
+      throw new IllegalStateException("server did not become healthy");
+    }
+
+    /** CPU of the server and the jails it has reaped (utime + stime + cutime + cstime). */
+    long cpuTicks() throws IOException {
+      String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(fields[11]) + Long.parseLong(fields[12]) + Long.parseLong(fields[13])
+          + Long.parseLong(fields[14]);
+    }
+
+    @Override
+    public void close() throws Exception {
+      process.destroy();
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    }
+  }
+}
