@@ -36,8 +36,9 @@ locals {
   container_port = 8080
   health_path    = "/health"
 
-  # Exactly the variables the container reads. PYEXEC_ALLOW_UNSANDBOXED is a
-  # development switch and is deliberately never set here.
+  # Exactly the variables the container reads. Nothing here may weaken the
+  # sandbox (the function has no unsandboxed mode; tf-test guards the name
+  # PYEXEC_ALLOW_UNSANDBOXED so none is ever introduced).
   container_env = {
     PYEXEC_MAX_CONCURRENCY   = tostring(local.concurrency)
     PYEXEC_QUEUE_SIZE        = tostring(local.queue_size)
