@@ -5,9 +5,6 @@ import java.util.Map;
 
 /** Starts a fresh jail for every execution: the baseline, and the fallback of the warm pool. */
 public final class ColdJails implements JailProvider {
-  /** Time a cold jail may take to come up, on top of the longest script timeout. */
-  static final Duration STARTUP_ALLOWANCE = Duration.ofSeconds(10);
-
   private final NsjailLauncher launcher;
   private final SandboxProfile profile;
 
@@ -19,7 +16,7 @@ public final class ColdJails implements JailProvider {
   @Override
   public Lease take(Flavour flavour) throws SandboxException {
     // A cold jail preloads nothing: the script imports what it uses, once.
-    Duration lifetime = launcher.settings().maxTimeout().plus(STARTUP_ALLOWANCE);
+    Duration lifetime = launcher.settings().maxTimeout().plus(Jail.STARTUP_ALLOWANCE);
     return new Lease(launcher.launch(profile, Flavour.PLAIN, lifetime), "cold");
   }
 

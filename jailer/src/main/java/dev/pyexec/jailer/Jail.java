@@ -23,6 +23,8 @@ public final class Jail implements AutoCloseable {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final Duration EXIT_GRACE = Duration.ofSeconds(2);
   private static final Duration STDOUT_AFTER_FRAME = Duration.ofMillis(500);
+  /** Longest a jail may take to come up before its script is handed over regardless. */
+  static final Duration STARTUP_ALLOWANCE = Duration.ofSeconds(10);
 
   private final Process process;
   private final Flavour flavour;
@@ -91,6 +93,8 @@ public final class Jail implements AutoCloseable {
       throw new IllegalStateException("a jail runs one script only");
     }
     used = true;
+    // A jail may still be importing its preloads: the script's time starts once it waits for it.
+    awaitReady(STARTUP_ALLOWANCE);
     long start = System.nanoTime();
     String nonce = HexFormat.of().formatHex(randomBytes());
     channel.expect(nonce);

@@ -20,8 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>One maintenance thread keeps each flavour between its minimum and maximum, sized on recent
  * demand, with at most {@code refillParallelism} jails starting at once so refills leave CPU to
- * running scripts. A request that finds no ready jail starts one itself (a cold start), so it
- * never waits on the pool.
+ * running scripts. A request that finds no ready jail takes the oldest one still starting (it
+ * is further along than a new one would be) or, with none, starts one itself: it never waits
+ * on the pool longer than a cold start.
  */
 public final class WarmPool implements JailProvider {
   private static final Duration DEMAND_WINDOW = Duration.ofSeconds(10);
@@ -48,7 +49,7 @@ public final class WarmPool implements JailProvider {
     this.profile = profile;
     this.settings = settings;
     this.cold = new ColdJails(launcher, profile);
-    this.lifetime = settings.maxIdle().plus(launcher.settings().maxTimeout()).plus(ColdJails.STARTUP_ALLOWANCE);
+    this.lifetime = settings.maxIdle().plus(launcher.settings().maxTimeout()).plus(Jail.STARTUP_ALLOWANCE);
     for (Flavour flavour : Flavour.values()) {
       idle.put(flavour, new ArrayDeque<>());
       recentTakes.put(flavour, new ArrayDeque<>());
@@ -66,24 +67,30 @@ public final class WarmPool implements JailProvider {
     List<Jail> dead = new ArrayList<>();
     synchronized (lock) {
       recentTakes.get(flavour).addLast(Instant.now());
+      Jail starting = null;
       for (var it = idle.get(flavour).iterator(); it.hasNext(); ) {
         Jail jail = it.next();
-        if (jail.isReady()) {
-          it.remove();
-          ready = jail;
-          break;
-        }
         if (!jail.isAlive()) {
           it.remove();
           dead.add(jail);
+        } else if (jail.isReady()) {
+          it.remove();
+          ready = jail;
+          break;
+        } else if (starting == null) {
+          starting = jail; // the oldest still starting: it is further along than a new one
         }
+      }
+      if (ready == null && starting != null) {
+        idle.get(flavour).remove(starting);
+        ready = starting;
       }
       lock.notifyAll();
     }
     dead.forEach(Jail::close);
     if (ready != null) {
       hits.get(flavour).incrementAndGet();
-      return new Lease(ready, "pool");
+      return new Lease(ready, ready.isReady() ? "pool" : "pool-starting");
     }
     misses.get(flavour).incrementAndGet();
     return cold.take(flavour);
