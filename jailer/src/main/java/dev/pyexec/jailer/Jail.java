@@ -45,8 +45,9 @@ public final class Jail implements AutoCloseable {
     this.io = io;
     this.launchedAt = launchedAt;
     this.channel = new ResultChannel(settings.resultLimitBytes());
-    this.stdout = CompletableFuture.supplyAsync(
-        () -> OutputDrainer.drain(process.getInputStream(), settings.stdoutLimitBytes()), io);
+    OutputDrainer drainer = new OutputDrainer(settings.stdoutLimitBytes(), channel.nonce());
+    this.stdout = drainer.output();
+    CompletableFuture.runAsync(() -> drainer.drain(process.getInputStream()), io);
     CompletableFuture.runAsync(() -> channel.read(process.getErrorStream()), io);
   }
 
@@ -123,9 +124,9 @@ public final class Jail implements AutoCloseable {
     int exitCode = -1;
     CapturedOutput out;
     if (frame != null) {
-      // The runner exits right after its frame, which ends the PID namespace and with it every
-      // writer of stdout: the rest of stdout arrives at once. Tearing nsjail down (reaping,
-      // cgroup removal) is not the caller's business, so it happens after the answer.
+      // The runner ended stdout with its marker just before the frame, so stdout is complete
+      // already. Tearing nsjail down (reaping, cgroup removal) is not the caller's business,
+      // so it happens after the answer.
       out = awaitStdout(STDOUT_AFTER_FRAME);
       io.execute(this::close);
     } else {

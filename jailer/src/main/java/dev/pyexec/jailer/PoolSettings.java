@@ -42,7 +42,7 @@ public record PoolSettings(
 
   public static PoolSettings defaults(int cpus) {
     return new PoolSettings(true, 2, 4 * Math.max(1, cpus), 1, 2 * Math.max(1, cpus),
-        Duration.ofSeconds(60), Math.max(1, cpus), 1024);
+        Duration.ofSeconds(60), Math.max(1, cpus / 2), 1024);
   }
 
   int min(Flavour flavour) {

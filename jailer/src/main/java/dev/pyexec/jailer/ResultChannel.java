@@ -48,6 +48,10 @@ final class ResultChannel {
     nonce.complete(value);
   }
 
+  CompletableFuture<String> nonce() {
+    return nonce;
+  }
+
   synchronized String diagnostics() {
     return diagnostics.toString();
   }

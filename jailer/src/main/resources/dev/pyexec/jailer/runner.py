@@ -4,7 +4,8 @@ Protocol with the Java side (Jail):
   * stdin: one header line "<nonce> <cpu_seconds> <result_limit>", then the script as UTF-8,
     then EOF. The jail can be started (and its libraries imported) before the script exists.
   * fd 1: the script's stdout, passed straight through, unbuffered so that Python prints and
-    writes of child processes keep their order.
+    writes of child processes keep their order. The runner ends it with
+    "\x1ePYEXEC-END <nonce>\n" just before the result frame.
   * fd 2 at start-up: the result channel. It is moved to a high, close-on-exec descriptor and
     fd 2 is pointed at /dev/null, so nothing the script prints or writes to stderr reaches it.
     The runner writes a ready line once it waits for its script, then one result frame
@@ -72,6 +73,11 @@ def _finish(nonce, frame):
         sys.stdout.flush()
     except Exception:
         pass
+    try:
+        # Tells the server stdout is complete, without waiting for the jail to close the pipe.
+        os.write(1, b"\x1ePYEXEC-END " + nonce.encode() + b"\n")
+    except OSError:
+        pass  # the script closed or redirected fd 1: the server waits for the pipe to close
     _send(nonce, frame)
     # os._exit: atexit hooks and non-daemon threads of the script must not run on.
     os._exit(0)
