@@ -1,0 +1,53 @@
+package dev.pyexec.function;
+
+import static com.google.common.truth.Truth.assertThat;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ServiceConfigTest {
+  @Test
+  void defaultsFollowTheSpec() {
+    ServiceConfig config = ServiceConfig.fromEnvironment(Map.of(), 2);
+    assertThat(config.defaultTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(config.sandbox().maxTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.sandbox().memoryMb()).isEqualTo(512);
+    assertThat(config.sandbox().maxProcesses()).isEqualTo(32);
+    assertThat(config.sandbox().stdoutLimitBytes()).isEqualTo(1 << 20);
+    assertThat(config.scriptLimitBytes()).isEqualTo(256 * 1024);
+    assertThat(config.concurrency()).isEqualTo(4);
+    assertThat(config.pool().enabled()).isTrue();
+  }
+
+  @Test
+  void operatorSettingsAreRead() {
+    ServiceConfig config = ServiceConfig.fromEnvironment(Map.of(
+        "PYEXEC_MAX_TIMEOUT_S", "60", "PYEXEC_DEFAULT_TIMEOUT_S", "2.5", "PYEXEC_MEMORY_MB", "1024",
+        "PYEXEC_MAX_CONCURRENCY", "3", "PYEXEC_POOL", "off", "PYEXEC_NSJAIL", "/opt/nsjail"), 2);
+    assertThat(config.sandbox().maxTimeout()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(config.defaultTimeout()).isEqualTo(Duration.ofMillis(2500));
+    assertThat(config.sandbox().memoryMb()).isEqualTo(1024);
+    assertThat(config.concurrency()).isEqualTo(3);
+    assertThat(config.pool().enabled()).isFalse();
+    assertThat(config.sandbox().nsjail().toString()).isEqualTo("/opt/nsjail");
+  }
+
+  @Test
+  void everyBadValueIsNamedInOneMessage() {
+    IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+        () -> ServiceConfig.fromEnvironment(Map.of("PYEXEC_MEMORY_MB", "lots", "PYEXEC_POOL", "maybe",
+            "PYEXEC_MAX_CONCURRENCY", "0"), 2));
+    assertThat(error).hasMessageThat().contains("PYEXEC_MEMORY_MB=lots is not a whole number");
+    assertThat(error).hasMessageThat().contains("PYEXEC_POOL=maybe must be on or off");
+    assertThat(error).hasMessageThat().contains("PYEXEC_MAX_CONCURRENCY=0 is out of range");
+  }
+
+  @Test
+  void defaultTimeoutMayNotExceedTheMaximum() {
+    IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+        () -> ServiceConfig.fromEnvironment(Map.of("PYEXEC_MAX_TIMEOUT_S", "5", "PYEXEC_DEFAULT_TIMEOUT_S", "10"), 2));
+    assertThat(error).hasMessageThat().contains("PYEXEC_DEFAULT_TIMEOUT_S=10");
+  }
+}

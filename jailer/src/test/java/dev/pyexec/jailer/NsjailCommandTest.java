@@ -1,0 +1,60 @@
+package dev.pyexec.jailer;
+
+import static com.google.common.truth.Truth.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class NsjailCommandTest {
+  private final JailAssets assets = JailAssets.extract();
+  private final NsjailCommand command = new NsjailCommand(RealSandbox.settings(), assets);
+
+  @AfterEach
+  void cleanUp() {
+    assets.close();
+  }
+
+  private static String joined(List<String> argv) {
+    return String.join(" ", argv);
+  }
+
+  @Test
+  void fullProfileMapsTheJailUidToAHostUidOfItsOwn() {
+    List<String> argv = command.build(new SandboxProfile("full", true, CgroupMode.NONE), Flavour.PLAIN,
+        200_123, Duration.ofSeconds(40));
+    assertThat(joined(argv)).contains("--user 65534:200123:1 --group 65534:200123:1");
+    assertThat(argv).doesNotContain("--disable_clone_newuser");
+  }
+
+  @Test
+  void reducedProfileRunsAsTheHostUidWithoutAUserNamespace() {
+    List<String> argv = command.build(new SandboxProfile("reduced", false, CgroupMode.NONE), Flavour.PLAIN,
+        200_124, Duration.ofSeconds(40));
+    assertThat(argv).contains("--disable_clone_newuser");
+    assertThat(joined(argv)).contains("--user 200124:200124:1");
+  }
+
+  @Test
+  void limitsComeFromTheSettings() {
+    String argv = joined(command.build(new SandboxProfile("full", true, CgroupMode.V1), Flavour.DATA,
+        200_000, Duration.ofSeconds(40)));
+    assertThat(argv).contains("--rlimit_as 512");
+    assertThat(argv).contains("--rlimit_fsize 16");
+    assertThat(argv).contains("--rlimit_nproc 32");
+    assertThat(argv).contains("--cgroup_mem_max 536870912");
+    assertThat(argv).contains("--cgroup_pids_max 32");
+    assertThat(argv).contains("none:/tmp:tmpfs:size=67108864");
+    assertThat(argv).contains("--time_limit 41");
+    assertThat(argv).endsWith("/opt/pyexec/runner.py numpy,pandas");
+  }
+
+  @Test
+  void pythonRunsIsolatedWithoutSite() {
+    List<String> argv = command.build(new SandboxProfile("full", true, CgroupMode.NONE), Flavour.PLAIN,
+        200_000, Duration.ofSeconds(40));
+    int python = argv.indexOf("--") + 1;
+    assertThat(argv.subList(python + 1, python + 4)).containsExactly("-I", "-S", "-B").inOrder();
+  }
+}
