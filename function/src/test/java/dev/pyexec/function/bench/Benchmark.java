@@ -30,26 +30,31 @@ import java.util.concurrent.atomic.AtomicLong;
  * 2-core machine, compare the ratios.
  */
 public final class Benchmark {
-  private static final Duration WARM_UP = Duration.ofMillis(1500);
+  private static final Duration WARM_UP = Duration.ofSeconds(3);
   private static final Duration MEASURE = Duration.ofSeconds(Integer.getInteger("bench.seconds", 6));
   private static final long CLOCK_TICKS = 100; // USER_HZ on Linux
 
   /** One request of a scenario and the status it must get. */
   record Call(String body, int expectedStatus) {}
 
-  record Scenario(String name, List<Call> calls) {}
+  /**
+   * @param think how long the single client of the concurrency-1 run pauses between requests:
+   *     latency at a load the instance sustains. The 8 clients never pause: that run is the
+   *     saturation throughput.
+   */
+  record Scenario(String name, Duration think, List<Call> calls) {}
 
   record Result(String scenario, int concurrency, String mode, double p50, double p95, double p99,
       double perSecond, int errors, double cpuPerExec, int count) {}
 
   public static void main(String[] args) throws Exception {
     List<Scenario> scenarios = List.of(
-        new Scenario("hello", List.of(call("def main():\n    return 'hello world'", null, 200))),
-        new Scenario("pandas", List.of(call("import pandas as pd\n\ndef main():\n"
+        new Scenario("hello", Duration.ofMillis(50), List.of(call("def main():\n    return 'hello world'", null, 200))),
+        new Scenario("pandas", Duration.ofMillis(400), List.of(call("import pandas as pd\n\ndef main():\n"
             + "    df = pd.DataFrame({'col1': [1, 2, 3], 'col2': [4.0, 5.0, 6.0]})\n"
             + "    df['sum'] = df['col1'] + df['col2']\n"
             + "    return {'shape': list(df.shape), 'total': float(df['sum'].sum())}", null, 200))),
-        new Scenario("mixed", List.of(
+        new Scenario("mixed", Duration.ofMillis(200), List.of(
             call("def main():\n    print('hi')\n    return 1", null, 200),
             call("import pandas as pd\ndef main():\n    return int(pd.Series([1, 2]).sum())", null, 200),
             call("def main():\n    return 1 / 0", null, 400),
@@ -94,12 +99,13 @@ public final class Benchmark {
 
   private static Result measure(HttpClient client, Server server, Scenario scenario, int concurrency,
       String mode) throws Exception {
-    drive(client, server.base, scenario, concurrency, WARM_UP, new ConcurrentLinkedQueue<>(), new AtomicInteger());
+    Duration think = concurrency == 1 ? scenario.think() : Duration.ZERO;
+    drive(client, server.base, scenario, concurrency, think, WARM_UP, new ConcurrentLinkedQueue<>(), new AtomicInteger());
     ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
     AtomicInteger errors = new AtomicInteger();
     long cpuBefore = server.cpuTicks();
     long start = System.nanoTime();
-    drive(client, server.base, scenario, concurrency, MEASURE, latencies, errors);
+    drive(client, server.base, scenario, concurrency, think, MEASURE, latencies, errors);
     double seconds = (System.nanoTime() - start) / 1e9;
     long cpuTicks = server.cpuTicks() - cpuBefore;
     List<Long> sorted = new ArrayList<>(latencies);
@@ -110,8 +116,8 @@ public final class Benchmark {
         count == 0 ? 0 : (cpuTicks / (double) CLOCK_TICKS) / count, count);
   }
 
-  private static void drive(HttpClient client, URI base, Scenario scenario, int concurrency, Duration length,
-      ConcurrentLinkedQueue<Long> latencies, AtomicInteger errors) throws InterruptedException {
+  private static void drive(HttpClient client, URI base, Scenario scenario, int concurrency, Duration think,
+      Duration length, ConcurrentLinkedQueue<Long> latencies, AtomicInteger errors) throws InterruptedException {
     long deadline = System.nanoTime() + length.toNanos();
     AtomicLong next = new AtomicLong();
     ExecutorService workers = Executors.newFixedThreadPool(concurrency);
@@ -134,6 +140,13 @@ public final class Benchmark {
             return;
           }
           latencies.add(System.nanoTime() - t0);
+          if (!think.isZero()) {
+            try {
+              Thread.sleep(think.toMillis());
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
         }
       });
     }
@@ -159,6 +172,8 @@ public final class Benchmark {
     Map<String, Result> byKey = new LinkedHashMap<>();
     results.forEach(r -> byKey.put(r.scenario() + "/" + r.concurrency() + "/" + r.mode(), r));
     System.out.println();
+    System.out.println("concurrency 1: one client pausing between requests (hello 50 ms, pandas 400 ms, mixed 200 ms);"
+        + " concurrency 8: eight clients, no pauses (saturation).");
     System.out.println(String.format(Locale.ROOT, "%-8s %4s | %8s %8s %8s %7s %5s %9s | %8s %8s %7s %9s | %9s %9s",
         "scenario", "conc", "pool p50", "p95", "p99", "per_s", "err", "cpu_s/ex",
         "cold p50", "p95", "per_s", "cpu_s/ex", "p50 ratio", "tput ratio"));
@@ -192,7 +207,7 @@ public final class Benchmark {
       }
       String jars = System.getProperty("bench.jars", "function/target");
       ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+          "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djdk.lang.Process.launchMechanism=VFORK",
           "-jar", jars + "/java-function-invoker.jar",
           "--classpath", jars + "/pyexec-function.jar",
           "--target", "dev.pyexec.function.ExecuteFunction");
