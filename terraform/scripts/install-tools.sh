@@ -18,7 +18,7 @@
 # terraform/tools/google-schema-provider: a small plugin (terraform-plugin-sdk/v2)
 # that serves the google 7.x schema of exactly the resources this module uses,
 # transcribed from the provider's 7.x resource definitions. It is only ever
-# used by tests (mock_provider), never to deploy. See terraform/README-deploy.md.
+# used by tests (mock_provider), never to deploy. See "Deploying to Google Cloud" in README.md.
 set -euo pipefail
 
 TERRAFORM_VERSION="${PYEXEC_TERRAFORM_VERSION:-1.11.4}"
