@@ -135,7 +135,18 @@ public final class ExecuteFunction implements HttpFunction {
 
   private Reply execute(HttpRequest request, Map<String, Object> fields) throws Exception {
     requireJson(request.getContentType().orElse(null));
-    byte[] body = bodies.read(request.getContentLength(), request.getInputStream());
+    String encoding = request.getFirstHeader("Content-Encoding").orElse("identity").trim();
+    if (!encoding.isEmpty() && !encoding.equalsIgnoreCase("identity")) {
+      throw new ApiError(415, "unsupported_media_type",
+          "Content-Encoding " + encoding + " is not supported; send the JSON uncompressed");
+    }
+    byte[] body;
+    try {
+      body = bodies.read(request.getContentLength(), request.getInputStream());
+    } catch (IOException e) {
+      throw ApiError.badRequest("the request body could not be read to its end (" + e.getClass().getSimpleName()
+          + "); was it shorter than its Content-Length?");
+    }
     ExecuteRequest parsed = parser.parse(body);
     fields.put("script_bytes", parsed.script().getBytes(StandardCharsets.UTF_8).length);
     fields.put("timeout_s", parsed.timeout().toMillis() / 1000.0);
@@ -152,7 +163,7 @@ public final class ExecuteFunction implements HttpFunction {
     }
     OutcomeResponse response = OutcomeResponse.of(outcome);
     Map<String, String> headers = response.status() == 503 ? Map.of("Retry-After", "5") : Map.of();
-    return new Reply(response.status(), response.kind(), response.body(), headers);
+    return new Reply(response.status(), response.kind(), response.json(), headers);
   }
 
   private Reply health() {
@@ -166,7 +177,7 @@ public final class ExecuteFunction implements HttpFunction {
     if (!health.pool().isEmpty()) {
       body.add("pool", GSON.toJsonTree(health.pool()));
     }
-    return new Reply(health.healthy() ? 200 : 503, health.healthy() ? "healthy" : "unhealthy", body,
+    return new Reply(health.healthy() ? 200 : 503, health.healthy() ? "healthy" : "unhealthy", GSON.toJson(body),
         health.healthy() ? Map.of() : Map.of("Retry-After", "5"));
   }
 
@@ -213,11 +224,11 @@ public final class ExecuteFunction implements HttpFunction {
     return HexFormat.of().formatHex(bytes);
   }
 
-  private static JsonObject errorBody(String message, String kind) {
+  private static String errorBody(String message, String kind) {
     JsonObject body = new JsonObject();
     body.addProperty("error", message);
     body.addProperty("kind", kind);
-    return body;
+    return GSON.toJson(body);
   }
 
   private void sendError(HttpResponse response, ApiError e) {
@@ -241,7 +252,7 @@ public final class ExecuteFunction implements HttpFunction {
       bytes = USAGE.getBytes(StandardCharsets.UTF_8);
     } else {
       response.setContentType("application/json; charset=utf-8");
-      bytes = GSON.toJson(reply.body()).getBytes(StandardCharsets.UTF_8);
+      bytes = reply.body().getBytes(StandardCharsets.UTF_8);
     }
     response.appendHeader("Cache-Control", "no-store");
     try (OutputStream out = response.getOutputStream()) {
@@ -250,5 +261,5 @@ public final class ExecuteFunction implements HttpFunction {
   }
 
   /** A finished answer: status, the log's outcome name, the JSON body (null: the usage text). */
-  private record Reply(int status, String kind, JsonObject body, Map<String, String> headers) {}
+  private record Reply(int status, String kind, String body, Map<String, String> headers) {}
 }

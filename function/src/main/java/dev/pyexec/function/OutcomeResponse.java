@@ -1,19 +1,27 @@
 package dev.pyexec.function;
 
-import com.google.gson.JsonNull;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import dev.pyexec.jailer.ExecutionOutcome;
 import dev.pyexec.jailer.ExecutionOutcome.Kind;
 
-/** The HTTP status and JSON body for how an execution ended (SPEC section 1's table). */
-record OutcomeResponse(int status, String kind, JsonObject body) {
+/**
+ * The HTTP status and JSON body for how an execution ended (SPEC section 1's table).
+ *
+ * @param json the body; a result goes in exactly as the runner encoded it (already checked as
+ *     strict JSON), so integers of any size stay numbers
+ */
+record OutcomeResponse(int status, String kind, String json) {
+  private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
 
   static OutcomeResponse of(ExecutionOutcome outcome) {
     JsonObject body = new JsonObject();
     if (outcome.kind() == Kind.SUCCESS) {
-      body.add("result", outcome.result() == null ? JsonNull.INSTANCE : outcome.result());
       addStdout(body, outcome);
-      return new OutcomeResponse(200, "success", body);
+      String rest = GSON.toJson(body);
+      String result = outcome.resultJson() == null ? "null" : outcome.resultJson();
+      return new OutcomeResponse(200, "success", "{\"result\":" + result + "," + rest.substring(1));
     }
     body.addProperty("error", outcome.message());
     String kind = kindName(outcome.kind());
@@ -24,7 +32,7 @@ record OutcomeResponse(int status, String kind, JsonObject body) {
     if (outcome.traceback() != null) {
       body.addProperty("traceback", outcome.traceback());
     }
-    return new OutcomeResponse(status(outcome.kind()), kind, body);
+    return new OutcomeResponse(status(outcome.kind()), kind, GSON.toJson(body));
   }
 
   private static void addStdout(JsonObject body, ExecutionOutcome outcome) {

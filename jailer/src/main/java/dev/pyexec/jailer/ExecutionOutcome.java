@@ -1,12 +1,14 @@
 package dev.pyexec.jailer;
 
 import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
 import java.time.Duration;
 
 /**
  * How one execution ended, in the classes of SPEC's error table.
  *
- * @param result main()'s return value (SUCCESS only)
+ * @param resultJson main()'s return value as the runner encoded it: strict JSON, checked, passed
+ *     through untouched (SUCCESS only)
  * @param message what went wrong, in words for the caller (null on SUCCESS)
  * @param traceback the script's traceback where it raised, else null
  * @param internalDetail for the server log only, never the caller (sandbox failures)
@@ -14,7 +16,7 @@ import java.time.Duration;
  */
 public record ExecutionOutcome(
     Kind kind,
-    JsonElement result,
+    String resultJson,
     String message,
     CapturedOutput stdout,
     String traceback,
@@ -43,6 +45,11 @@ public record ExecutionOutcome(
   }
 
   public ExecutionOutcome withJailSource(String source) {
-    return new ExecutionOutcome(kind, result, message, stdout, traceback, internalDetail, elapsed, source);
+    return new ExecutionOutcome(kind, resultJson, message, stdout, traceback, internalDetail, elapsed, source);
+  }
+
+  /** The result as a Gson tree, for callers that inspect it (integers past 64 bits may become strings). */
+  public JsonElement result() {
+    return resultJson == null ? null : JsonParser.parseString(resultJson);
   }
 }

@@ -1,7 +1,6 @@
 package dev.pyexec.jailer;
 
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import dev.pyexec.jailer.ExecutionOutcome.Kind;
 import java.math.BigDecimal;
@@ -34,31 +33,48 @@ final class OutcomeClassifier {
     return fromExit(run);
   }
 
+  private static final String OK_PREFIX = "{\"status\":\"ok\",\"result\":";
+
   private ExecutionOutcome fromFrame(RawRun run) {
+    String raw = run.frame();
+    if (raw.startsWith(OK_PREFIX) && raw.endsWith("}")) {
+      String result = raw.substring(OK_PREFIX.length(), raw.length() - 1);
+      if (!JsonText.isValid(result)) {
+        return tampered(run);
+      }
+      return new ExecutionOutcome(Kind.SUCCESS, result, null, run.stdout(), null, null, run.elapsed(), null);
+    }
     JsonObject frame;
     try {
-      frame = JsonParser.parseString(run.frame()).getAsJsonObject();
-    } catch (JsonParseException | IllegalStateException e) {
-      return sandboxFailure(run, "unreadable result frame: " + e.getMessage());
-    }
-    String status = text(frame, "status");
-    if ("ok".equals(status)) {
-      return new ExecutionOutcome(Kind.SUCCESS, frame.get("result"), null, run.stdout(), null, null,
-          run.elapsed(), null);
+      frame = JsonParser.parseString(raw).getAsJsonObject();
+    } catch (RuntimeException e) {
+      return tampered(run);
     }
     String kind = text(frame, "kind");
     String message = text(frame, "message");
     String traceback = text(frame, "traceback");
+    if (!"error".equals(text(frame, "status")) || message == null && !"exit".equals(kind)) {
+      return tampered(run);
+    }
     return switch (kind == null ? "" : kind) {
       case "syntax" -> failure(run, Kind.SYNTAX_ERROR, message, traceback);
       case "no_main" -> failure(run, Kind.NO_MAIN, message, null);
       case "not_serializable" -> failure(run, Kind.NOT_SERIALIZABLE, message, null);
       case "result_too_large" -> failure(run, Kind.RESULT_TOO_LARGE, message, null);
-      case "exit" -> failure(run, Kind.EXITED, "The script called sys.exit(" + frame.get("code")
+      case "exit" -> failure(run, Kind.EXITED, "The script called sys.exit(" + text(frame, "code")
           + ") " + phase(frame) + ", so main() returned no result", null);
       case "exception" -> failure(run, Kind.SCRIPT_ERROR, exceptionMessage(frame), traceback);
-      default -> sandboxFailure(run, "result frame of unknown kind: " + kind);
+      default -> tampered(run);
     };
+  }
+
+  /**
+   * Only code inside the jail can know the nonce, so a frame that is not one the runner writes
+   * was forged by the script: its fault, not the server's.
+   */
+  private ExecutionOutcome tampered(RawRun run) {
+    return failure(run, Kind.SCRIPT_ERROR,
+        "The script tampered with the sandbox's result report, so its outcome is unknown", null);
   }
 
   private String exceptionMessage(JsonObject frame) {
