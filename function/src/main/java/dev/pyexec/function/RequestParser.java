@@ -134,8 +134,14 @@ final class RequestParser {
     return "a string";
   }
 
+  /** Gson's own advice ("Use JsonReader.setStrictness...", links) means nothing to a caller. */
   private static String firstLine(String message) {
     int newline = message.indexOf('\n');
-    return newline < 0 ? message : message.substring(0, newline);
+    String line = newline < 0 ? message : message.substring(0, newline);
+    int advice = line.indexOf("Use JsonReader");
+    if (advice >= 0) {
+      line = "malformed JSON" + line.substring(line.indexOf(" at ", advice) < 0 ? line.length() : line.indexOf(" at ", advice));
+    }
+    return line.strip();
   }
 }

@@ -4,7 +4,6 @@ import static com.google.common.truth.Truth.assertThat;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import com.google.gson.JsonPrimitive;
 import dev.pyexec.jailer.CapturedOutput;
 import dev.pyexec.jailer.ExecutionOutcome;
 import dev.pyexec.jailer.ExecutionOutcome.Kind;
@@ -32,7 +31,7 @@ class ExecuteFunctionTest {
   }
 
   private static ExecutionOutcome outcome(Kind kind, String message, String stdout) {
-    return new ExecutionOutcome(kind, kind == Kind.SUCCESS ? new JsonPrimitive(42) : null, message,
+    return new ExecutionOutcome(kind, kind == Kind.SUCCESS ? "42" : null, message,
         new CapturedOutput(stdout.getBytes(StandardCharsets.UTF_8), false),
         kind == Kind.SCRIPT_ERROR ? "Traceback..." : null, "internal detail", Duration.ofMillis(3), "cold");
   }
@@ -209,5 +208,24 @@ class ExecuteFunctionTest {
     FakeHttp.Response response = call(function(sandbox), FakeHttp.Request.post("/execute", JSON, "{\"script\": \"x\"}"));
     assertThat(response.status).isEqualTo(500);
     assertThat(json(response).get("error").getAsString()).contains("server failed");
+  }
+
+  @Test
+  void compressedBodiesAre415() {
+    FakeSandbox sandbox = new FakeSandbox(job -> outcome(Kind.SUCCESS, null, ""), true);
+    FakeHttp.Response response = call(function(sandbox),
+        FakeHttp.Request.post("/execute", JSON, "{\"script\": \"x\"}").withHeader("Content-Encoding", "gzip"));
+    assertThat(response.status).isEqualTo(415);
+    assertThat(json(response).get("error").getAsString()).contains("gzip");
+    assertThat(sandbox.jobs).isEmpty();
+  }
+
+  @Test
+  void resultPassesThroughExactlyAsTheRunnerEncodedIt() {
+    String big = "1" + "0".repeat(100);
+    FakeSandbox sandbox = new FakeSandbox(job -> new ExecutionOutcome(Kind.SUCCESS, "[" + big + "]", null,
+        CapturedOutput.EMPTY, null, null, Duration.ZERO, "pool"), true);
+    FakeHttp.Response response = call(function(sandbox), FakeHttp.Request.post("/execute", JSON, "{\"script\": \"x\"}"));
+    assertThat(response.body()).isEqualTo("{\"result\":[" + big + "],\"stdout\":\"\"}");
   }
 }

@@ -21,13 +21,20 @@ import java.util.Optional;
 final class FakeHttp {
   private FakeHttp() {}
 
-  record Request(String method, String path, String contentType, byte[] body) implements HttpRequest {
+  record Request(String method, String path, String contentType, byte[] body,
+      Map<String, List<String>> headers) implements HttpRequest {
     static Request post(String path, String contentType, String body) {
-      return new Request("POST", path, contentType, body.getBytes(StandardCharsets.UTF_8));
+      return new Request("POST", path, contentType, body.getBytes(StandardCharsets.UTF_8), Map.of());
     }
 
     static Request get(String path) {
-      return new Request("GET", path, null, new byte[0]);
+      return new Request("GET", path, null, new byte[0], Map.of());
+    }
+
+    Request withHeader(String name, String value) {
+      Map<String, List<String>> more = new LinkedHashMap<>(headers);
+      more.put(name, List.of(value));
+      return new Request(method, path, contentType, body, more);
     }
 
     @Override public String getMethod() { return method; }
@@ -43,7 +50,7 @@ final class FakeHttp {
     @Override public BufferedReader getReader() {
       return new BufferedReader(new InputStreamReader(getInputStream(), StandardCharsets.UTF_8));
     }
-    @Override public Map<String, List<String>> getHeaders() { return Map.of(); }
+    @Override public Map<String, List<String>> getHeaders() { return headers; }
   }
 
   static final class Response implements HttpResponse {

@@ -37,10 +37,30 @@ public enum CgroupMode {
 
   private static boolean prepareParent(Path controller) {
     try {
-      Files.createDirectories(controller.resolve(PARENT));
+      Path parent = Files.createDirectories(controller.resolve(PARENT));
+      sweepStale(parent);
       return true;
     } catch (IOException | SecurityException e) {
       return false;
+    }
+  }
+
+  /**
+   * Removes per-jail groups whose nsjail is gone: a server killed outright cannot let its jails
+   * clean up after themselves.
+   */
+  private static void sweepStale(Path parent) throws IOException {
+    try (var children = Files.list(parent)) {
+      for (Path child : (Iterable<Path>) children::iterator) {
+        String name = child.getFileName().toString();
+        if (name.startsWith("NSJAIL.") && !Files.exists(Path.of("/proc", name.substring("NSJAIL.".length())))) {
+          try {
+            Files.delete(child);
+          } catch (IOException e) {
+            // Still has processes; leave it.
+          }
+        }
+      }
     }
   }
 }

@@ -85,6 +85,11 @@ public final class Jail implements AutoCloseable {
     return process.isAlive();
   }
 
+  /** Runs the action once nsjail has exited, however it ended. */
+  void onExit(Runnable action) {
+    process.onExit().thenRun(action);
+  }
+
   /**
    * Hands the script over and waits for its outcome. The timeout clock starts here, not when the
    * jail was launched. The jail is ended by this call (after a result, in the background).

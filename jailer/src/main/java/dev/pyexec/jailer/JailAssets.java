@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 
 /**
  * The nsjail policy and the Python runner, copied out of the jar into a private directory so
@@ -14,6 +15,7 @@ import java.nio.file.attribute.PosixFilePermissions;
  */
 public final class JailAssets implements AutoCloseable {
   static final String CONFIG = "nsjail.cfg";
+  static final String CONFIG_NO_PROC = "nsjail-noproc.cfg";
   static final String RUNNER = "runner.py";
 
   private final Path directory;
@@ -38,6 +40,12 @@ public final class JailAssets implements AutoCloseable {
           Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-r--r--"));
         }
       }
+      // The same policy without its own /proc, for runtimes that refuse a new procfs mount.
+      List<String> noProc = Files.readAllLines(dir.resolve(CONFIG)).stream()
+          .filter(line -> !line.contains("dst: \"/proc\""))
+          .toList();
+      Files.write(dir.resolve(CONFIG_NO_PROC), noProc);
+      Files.setPosixFilePermissions(dir.resolve(CONFIG_NO_PROC), PosixFilePermissions.fromString("rw-r--r--"));
       return new JailAssets(dir);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot extract the jail assets", e);
@@ -48,6 +56,10 @@ public final class JailAssets implements AutoCloseable {
     return directory.resolve(CONFIG);
   }
 
+  public Path configWithoutProc() {
+    return directory.resolve(CONFIG_NO_PROC);
+  }
+
   public Path runner() {
     return directory.resolve(RUNNER);
   }
@@ -56,6 +68,7 @@ public final class JailAssets implements AutoCloseable {
   public void close() {
     try {
       Files.deleteIfExists(config());
+      Files.deleteIfExists(configWithoutProc());
       Files.deleteIfExists(runner());
       Files.deleteIfExists(directory);
     } catch (IOException e) {

@@ -30,7 +30,7 @@ public final class NsjailCommand {
     List<String> cmd = new ArrayList<>();
     cmd.add(settings.nsjail().toString());
     cmd.add("--config");
-    cmd.add(assets.config().toString());
+    cmd.add((profile.procfs() ? assets.config() : assets.configWithoutProc()).toString());
     if (profile.userNamespace()) {
       add(cmd, "--user", JAIL_UID + ":" + hostUid + ":1");
       add(cmd, "--group", JAIL_UID + ":" + hostUid + ":1");

@@ -3,6 +3,9 @@ package dev.pyexec.jailer;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 
 /** Starts jails: one nsjail process each, its runner importing its flavour's preloads. */
@@ -11,6 +14,7 @@ public final class NsjailLauncher {
   private final NsjailCommand command;
   private final UidAllocator uids;
   private final ExecutorService io;
+  private final Set<Jail> live = ConcurrentHashMap.newKeySet();
 
   public NsjailLauncher(SandboxSettings settings, JailAssets assets, UidAllocator uids,
       ExecutorService io) {
@@ -29,7 +33,10 @@ public final class NsjailLauncher {
     builder.environment().clear();
     builder.directory(new java.io.File("/"));
     try {
-      return new Jail(builder.start(), flavour, profile, settings, io, Instant.now());
+      Jail jail = new Jail(builder.start(), flavour, profile, settings, io, Instant.now());
+      live.add(jail);
+      jail.onExit(() -> live.remove(jail));
+      return jail;
     } catch (IOException e) {
       throw new SandboxException("cannot start nsjail at " + settings.nsjail() + ": " + e.getMessage(), e);
     }
@@ -37,5 +44,10 @@ public final class NsjailLauncher {
 
   public SandboxSettings settings() {
     return settings;
+  }
+
+  /** Ends every jail this launcher started that is still running (at shutdown). */
+  public void closeAll() {
+    List.copyOf(live).forEach(Jail::close);
   }
 }

@@ -61,11 +61,13 @@ final class ResultChannel {
       LineReader lines = new LineReader(in, lineLimit);
       String line;
       while ((line = lines.next()) != null) {
-        if (line.equals(READY_LINE)) {
+        // Bytes a script wrote blindly to the channel may precede a mark on the same line.
+        int frameAt = line.indexOf(FRAME_MARK);
+        if (line.endsWith(READY_LINE)) {
           sawReady = true;
           ready.complete(null);
-        } else if (line.startsWith(FRAME_MARK)) {
-          accept(line.substring(FRAME_MARK.length()));
+        } else if (frameAt >= 0) {
+          accept(line.substring(frameAt + FRAME_MARK.length()));
         } else {
           note(line);
         }

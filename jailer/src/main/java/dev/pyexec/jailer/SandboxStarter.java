@@ -57,7 +57,7 @@ public final class SandboxStarter {
         : new ColdJails(launcher, profile);
     log.accept("sandbox profile " + profile.name() + " active; warm pool "
         + (pool.enabled() ? "on " + pool : "off"));
-    return new NsjailSandbox(settings, profile, jails, List.of(io::shutdownNow, assets));
+    return new NsjailSandbox(settings, profile, jails, List.of(launcher::closeAll, io::shutdownNow, assets));
   }
 
   private static java.util.concurrent.ThreadFactory daemonThreads() {

@@ -21,6 +21,10 @@ import sys
 import os
 import fcntl
 
+# The script may replace these; the runner keeps its own references.
+_write = os.write
+_exit = os._exit
+
 FRAME_MARK = b"\x1ePYEXEC "
 SCRIPT_NAME = "<script>"
 MODULE_NAME = "__script__"
@@ -55,7 +59,7 @@ builtins.exit = builtins.quit = _quit
 def _write_channel(data):
     view = memoryview(data)
     while view:
-        written = os.write(CHANNEL, view)
+        written = _write(CHANNEL, view)
         view = view[written:]
 
 
@@ -65,7 +69,8 @@ def _send(nonce, frame):
         body = '{"status":"ok","result":%s}' % frame
     else:
         body = _encode(frame)
-    _write_channel(FRAME_MARK + nonce.encode() + b" " + body.encode("ascii") + b"\n")
+    # The leading newline ends any partial line a script wrote blindly to the channel.
+    _write_channel(b"\n" + FRAME_MARK + nonce.encode() + b" " + body.encode("ascii") + b"\n")
 
 
 def _finish(nonce, frame):
@@ -75,12 +80,16 @@ def _finish(nonce, frame):
         pass
     try:
         # Tells the server stdout is complete, without waiting for the jail to close the pipe.
-        os.write(1, b"\x1ePYEXEC-END " + nonce.encode() + b"\n")
+        _write(1, b"\x1ePYEXEC-END " + nonce.encode() + b"\n")
     except OSError:
         pass  # the script closed or redirected fd 1: the server waits for the pipe to close
-    _send(nonce, frame)
+    try:
+        _send(nonce, frame)
+    except BaseException:  # noqa: B902 - a frame that cannot be encoded still ends the run
+        _send(nonce, {"status": "error", "kind": "exception", "type": "RunnerError",
+                      "message": "the outcome could not be reported", "traceback": None})
     # os._exit: atexit hooks and non-daemon threads of the script must not run on.
-    os._exit(0)
+    _exit(0)
 
 
 class _NotSerializable(Exception):
@@ -130,15 +139,23 @@ def _traceback_text(exc):
 
 def _safe_str(exc):
     try:
-        return str(exc)
+        text = str(exc)
+        if isinstance(text, str):
+            return text
     except BaseException:  # noqa: B902 - a hostile __str__ must not take the runner down
-        return "<exception message could not be rendered>"
+        pass
+    return "<message could not be rendered>"
 
 
 def _exception_frame(exc, phase):
     if isinstance(exc, SystemExit):
         code = exc.code
-        code = 0 if code is None else code if isinstance(code, int) else _safe_str(code)
+        if code is None:
+            code = "0"
+        elif isinstance(code, int):
+            code = str(int(code)) if -2**63 <= code < 2**63 else "<a very large int>"
+        else:
+            code = repr(_safe_str(code))
         return {"status": "error", "kind": "exit", "phase": phase, "code": code}
     message = _safe_str(exc)
     if isinstance(exc, MemoryError) and not message:
@@ -146,9 +163,14 @@ def _exception_frame(exc, phase):
     try:
         trace = _traceback_text(exc)
     except BaseException:  # noqa: B902
-        trace = "%s: %s\n" % (type(exc).__name__, message)
+        trace = "%s: %s\n" % (type(exc).__name__, message[:65536])
+    # Cut both: a script must not blow up the answer with a huge message.
+    if len(message) > 65536:
+        message = message[:65536] + "... [cut: %d characters in all]" % len(message)
+    if len(trace) > 262144:
+        trace = "... [cut]\n" + trace[-262144:]
     return {"status": "error", "kind": "exception", "phase": phase, "type": type(exc).__name__,
-            "message": message[:65536], "traceback": trace[-262144:]}
+            "message": message, "traceback": trace}
 
 
 def _required_parameters(fn):
@@ -162,8 +184,8 @@ def _required_parameters(fn):
         return required
     import inspect
     try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
+        params = list(inspect.signature(fn).parameters.values())
+    except BaseException:  # noqa: B902 - an odd callable: let the call itself say what is wrong
         return []
     return [p.name for p in params
             if p.default is inspect.Parameter.empty
@@ -266,7 +288,8 @@ def _limit_cpu(seconds):
     soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
     wanted = spent + seconds
     if hard == resource.RLIM_INFINITY or wanted < hard:
-        resource.setrlimit(resource.RLIMIT_CPU, (wanted, hard))
+        # The hard limit too, so the script cannot raise its own budget back up.
+        resource.setrlimit(resource.RLIMIT_CPU, (wanted, wanted + 1))
 
 
 def _reopen_stdio():
@@ -297,7 +320,12 @@ def main():
     nonce, cpu_seconds, result_limit, source = _read_request()
     _limit_cpu(cpu_seconds)
     _reopen_stdio()
-    _run(nonce, source, result_limit)
+    try:
+        _run(nonce, source, result_limit)
+    except BaseException as e:  # noqa: B902 - whatever went wrong is reported, never lost
+        _finish(nonce, {"status": "error", "kind": "exception", "phase": "main", "type": "RunnerError",
+                        "message": "the runner failed while reporting the outcome: %s" % type(e).__name__,
+                        "traceback": None})
 
 
 if __name__ == "__main__":

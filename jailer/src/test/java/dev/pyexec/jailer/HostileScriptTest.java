@@ -222,4 +222,39 @@ class HostileScriptTest {
     assertThat(outcome.kind()).isEqualTo(Kind.SUCCESS);
     assertThat(outcome.result().getAsString()).isEmpty();
   }
+
+  @Test
+  void aFrameForgedWithTheStolenNonceIsTheScriptsFaultNotTheServers() {
+    ExecutionOutcome outcome = jails.run("import os, sys\ndef main():\n"
+        + "    frame = sys._getframe()\n"
+        + "    while frame and 'nonce' not in frame.f_locals:\n"
+        + "        frame = frame.f_back\n"
+        + "    nonce = frame.f_locals['nonce']\n"
+        + "    os.write(200, b'\\n\\x1ePYEXEC ' + nonce.encode() + b' {\"status\":\"weird\"}\\n')\n"
+        + "    os._exit(0)");
+    assertThat(outcome.kind()).isEqualTo(Kind.SCRIPT_ERROR);
+    assertThat(outcome.message()).contains("tampered");
+  }
+
+  @Test
+  void strayBytesOnTheResultChannelDoNotHideTheResult() {
+    ExecutionOutcome outcome = jails.run("import os\ndef main():\n"
+        + "    os.write(200, b'garbage without a newline')\n"
+        + "    return 'real'");
+    assertThat(outcome.kind()).isEqualTo(Kind.SUCCESS);
+    assertThat(outcome.result().getAsString()).isEqualTo("real");
+  }
+
+  @Test
+  void theCpuBudgetCannotBeRaisedByTheScript() {
+    ExecutionOutcome outcome = jails.run("import resource\ndef main():\n"
+        + "    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)\n"
+        + "    try:\n"
+        + "        resource.setrlimit(resource.RLIMIT_CPU, (hard + 100, hard + 100))\n"
+        + "        return 'raised'\n"
+        + "    except (ValueError, OSError):\n"
+        + "        return hard", Duration.ofSeconds(5));
+    assertThat(outcome.kind()).isEqualTo(Kind.SUCCESS);
+    assertThat(outcome.result().getAsInt()).isAtMost(10);
+  }
 }

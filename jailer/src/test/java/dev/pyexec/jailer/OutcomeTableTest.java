@@ -161,4 +161,50 @@ class OutcomeTableTest {
     ExecutionOutcome outcome = jails.run("def main():\n    return 'x' * (9 * 1024 * 1024)");
     assertThat(outcome.kind()).isEqualTo(Kind.RESULT_TOO_LARGE);
   }
+
+  @Test
+  void integersOfAnySizeStayNumbers() {
+    ExecutionOutcome outcome = jails.run("def main():\n    return [10**100, -2**70, 1.5]");
+    assertThat(outcome.resultJson()).isEqualTo("[" + "1" + "0".repeat(100) + ",-1180591620717411303424,1.5]");
+  }
+
+  @Test
+  void deeplyNestedResultsPassUntilPythonCannotEncodeThem() {
+    ExecutionOutcome deep = jails.run("def main():\n    x = []\n    for _ in range(300):\n        x = [x]\n    return x");
+    assertThat(deep.kind()).isEqualTo(Kind.SUCCESS);
+    assertThat(deep.resultJson()).startsWith("[[[[");
+    ExecutionOutcome tooDeep = jails.run("def main():\n    x = []\n    for _ in range(100000):\n        x = [x]\n    return x");
+    assertThat(tooDeep.kind()).isEqualTo(Kind.NOT_SERIALIZABLE);
+  }
+
+  @Test
+  void hugeExceptionMessagesAreCut() {
+    ExecutionOutcome outcome = jails.run("def main():\n    raise ValueError('X' * (9 * 1024 * 1024))");
+    assertThat(outcome.kind()).isEqualTo(Kind.SCRIPT_ERROR);
+    assertThat(outcome.message().length()).isLessThan(70_000);
+    assertThat(outcome.traceback().length()).isLessThan(300_000);
+  }
+
+  @Test
+  void exceptionWhoseMessageCannotBeRenderedIsStillReported() {
+    ExecutionOutcome outcome = jails.run("class Odd(Exception):\n    def __str__(self):\n        raise SystemExit(3)\n"
+        + "def main():\n    raise Odd()");
+    assertThat(outcome.kind()).isEqualTo(Kind.SCRIPT_ERROR);
+    assertThat(outcome.message()).startsWith("Odd");
+  }
+
+  @Test
+  void exitWithAHugeCodeIsAnEarlyExit() {
+    ExecutionOutcome outcome = jails.run("import sys\ndef main():\n    sys.exit(10**5000)");
+    assertThat(outcome.kind()).isEqualTo(Kind.EXITED);
+    assertThat(outcome.message()).contains("very large int");
+  }
+
+  @Test
+  void stdoutArrivesCompleteEveryTime() {
+    for (int i = 0; i < 40; i++) {
+      ExecutionOutcome outcome = jails.run("def main():\n    print('hello', " + i + ")\n    return 1");
+      assertThat(outcome.stdout().text()).isEqualTo("hello " + i + "\n");
+    }
+  }
 }
