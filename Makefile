@@ -16,7 +16,7 @@ build: setup
 
 # Serves the function under java-function-invoker, as in the container, in the foreground.
 run: build
-	PYEXEC_NSJAIL=$${PYEXEC_NSJAIL:-$(NSJAIL)} PORT=$(PORT) java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djdk.lang.Process.launchMechanism=VFORK \
+	PYEXEC_NSJAIL=$${PYEXEC_NSJAIL:-$(NSJAIL)} PORT=$(PORT) java -XX:+UseSerialGC -Djdk.lang.Process.launchMechanism=VFORK \
 	  -jar function/target/java-function-invoker.jar \
 	  --classpath function/target/pyexec-function.jar \
 	  --target dev.pyexec.function.ExecuteFunction

@@ -45,6 +45,7 @@ public final class ExecuteFunction implements HttpFunction {
   private final RequestParser parser;
   private final AdmissionControl admission;
   private final SecureRandom random = new SecureRandom();
+  private final String profile;
 
   /** What the invoker calls: configuration from the environment, the real sandbox. */
   public ExecuteFunction() {
@@ -65,6 +66,7 @@ public final class ExecuteFunction implements HttpFunction {
     this.parser = new RequestParser(config.scriptLimitBytes(), config.defaultTimeout(),
         config.sandbox().maxTimeout());
     this.admission = new AdmissionControl(config.concurrency(), config.queueSize(), config.queueWait());
+    this.profile = sandbox.health().profile();
   }
 
   private static Sandbox startSandbox(ServiceConfig config, RequestLog log) {
@@ -154,7 +156,7 @@ public final class ExecuteFunction implements HttpFunction {
     try (AdmissionControl.Permit permit = admission.admit()) {
       outcome = sandbox.execute(new ScriptJob(parsed.script(), parsed.timeout()));
     }
-    fields.put("sandbox_profile", sandbox.health().profile());
+    fields.put("sandbox_profile", profile);
     fields.put("jail", outcome.jailSource());
     fields.put("stdout_bytes", outcome.stdout().bytes().length);
     fields.put("run_ms", outcome.elapsed().toNanos() / 1_000_000.0);

@@ -23,6 +23,8 @@ public final class Jail implements AutoCloseable {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final Duration EXIT_GRACE = Duration.ofSeconds(2);
   private static final Duration STDOUT_AFTER_FRAME = Duration.ofMillis(500);
+  /** Linux's default pipe buffer: a smaller write to a fresh pipe completes at once. */
+  private static final int PIPE_CAPACITY = 64 * 1024;
   /** Longest a jail may take to come up before its script is handed over regardless. */
   static final Duration STARTUP_ALLOWANCE = Duration.ofSeconds(10);
 
@@ -35,6 +37,7 @@ public final class Jail implements AutoCloseable {
   private final ResultChannel channel;
   private final CompletableFuture<CapturedOutput> stdout;
   private boolean used;
+  private volatile Runnable closeListener = () -> { };
 
   Jail(Process process, Flavour flavour, SandboxProfile profile, SandboxSettings settings,
       ExecutorService io, Instant launchedAt) {
@@ -85,9 +88,9 @@ public final class Jail implements AutoCloseable {
     return process.isAlive();
   }
 
-  /** Runs the action once nsjail has exited, however it ended. */
-  void onExit(Runnable action) {
-    process.onExit().thenRun(action);
+  /** Runs the action once this jail has been closed. */
+  void onClose(Runnable action) {
+    closeListener = action;
   }
 
   /**
@@ -111,8 +114,12 @@ public final class Jail implements AutoCloseable {
     byte[] payload = new byte[header.length + body.length];
     System.arraycopy(header, 0, payload, 0, header.length);
     System.arraycopy(body, 0, payload, header.length, body.length);
-    // Written off this thread: a runner that does not read must not stall the timeout.
-    CompletableFuture.runAsync(() -> feed(payload), io);
+    if (payload.length <= PIPE_CAPACITY) {
+      feed(payload); // fits the pipe: the write cannot block, whatever the runner does
+    } else {
+      // Written off this thread: a runner that does not read must not stall the timeout.
+      CompletableFuture.runAsync(() -> feed(payload), io);
+    }
 
     String frame = null;
     boolean timedOut = false;
@@ -205,6 +212,7 @@ public final class Jail implements AutoCloseable {
       }
     }
     removeLeftoverCgroups();
+    closeListener.run();
   }
 
   private void removeLeftoverCgroups() {

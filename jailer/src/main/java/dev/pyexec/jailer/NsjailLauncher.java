@@ -35,7 +35,7 @@ public final class NsjailLauncher {
     try {
       Jail jail = new Jail(builder.start(), flavour, profile, settings, io, Instant.now());
       live.add(jail);
-      jail.onExit(() -> live.remove(jail));
+      jail.onClose(() -> live.remove(jail));
       return jail;
     } catch (IOException e) {
       throw new SandboxException("cannot start nsjail at " + settings.nsjail() + ": " + e.getMessage(), e);

@@ -85,7 +85,7 @@ public final class WarmPool implements JailProvider {
         idle.get(flavour).remove(starting);
         ready = starting;
       }
-      lock.notifyAll();
+      lock.notifyAll(); // refill now: a jail takes longer to start than most scripts run
     }
     dead.forEach(Jail::close);
     if (ready != null) {

@@ -20,6 +20,7 @@ paths that use them. Python runs with -S, so the site-packages path is added her
 import sys
 import os
 import fcntl
+import resource
 
 # The script may replace these; the runner keeps its own references.
 _write = os.write
@@ -282,7 +283,6 @@ def _run(nonce, source, result_limit):
 
 def _limit_cpu(seconds):
     # The jail may have waited in the warm pool: the CPU budget starts now.
-    import resource
     used = resource.getrusage(resource.RUSAGE_SELF)
     spent = int(used.ru_utime + used.ru_stime) + 1
     soft, hard = resource.getrlimit(resource.RLIMIT_CPU)

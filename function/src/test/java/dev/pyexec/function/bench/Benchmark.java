@@ -50,7 +50,7 @@ public final class Benchmark {
   public static void main(String[] args) throws Exception {
     List<Scenario> scenarios = List.of(
         new Scenario("hello", Duration.ofMillis(50), List.of(call("def main():\n    return 'hello world'", null, 200))),
-        new Scenario("pandas", Duration.ofMillis(400), List.of(call("import pandas as pd\n\ndef main():\n"
+        new Scenario("pandas", Duration.ofMillis(500), List.of(call("import pandas as pd\n\ndef main():\n"
             + "    df = pd.DataFrame({'col1': [1, 2, 3], 'col2': [4.0, 5.0, 6.0]})\n"
             + "    df['sum'] = df['col1'] + df['col2']\n"
             + "    return {'shape': list(df.shape), 'total': float(df['sum'].sum())}", null, 200))),
@@ -65,6 +65,9 @@ public final class Benchmark {
     for (String mode : List.of("pool", "cold")) {
       try (Server server = Server.start(mode.equals("pool"))) {
         for (Scenario scenario : scenarios) {
+          if (!System.getProperty("bench.only", scenario.name()).equals(scenario.name())) {
+            continue;
+          }
           for (int concurrency : concurrencies) {
             Result result = run(server, scenario, concurrency, mode);
             results.add(result);
@@ -172,7 +175,7 @@ public final class Benchmark {
     Map<String, Result> byKey = new LinkedHashMap<>();
     results.forEach(r -> byKey.put(r.scenario() + "/" + r.concurrency() + "/" + r.mode(), r));
     System.out.println();
-    System.out.println("concurrency 1: one client pausing between requests (hello 50 ms, pandas 400 ms, mixed 200 ms);"
+    System.out.println("concurrency 1: one client pausing between requests (hello 50 ms, pandas 500 ms, mixed 200 ms);"
         + " concurrency 8: eight clients, no pauses (saturation).");
     System.out.println(String.format(Locale.ROOT, "%-8s %4s | %8s %8s %8s %7s %5s %9s | %8s %8s %7s %9s | %9s %9s",
         "scenario", "conc", "pool p50", "p95", "p99", "per_s", "err", "cpu_s/ex",
@@ -182,6 +185,9 @@ public final class Benchmark {
         continue;
       }
       Result cold = byKey.get(pool.scenario() + "/" + pool.concurrency() + "/cold");
+      if (cold == null) {
+        continue;
+      }
       System.out.println(String.format(Locale.ROOT,
           "%-8s %4d | %8.1f %8.1f %8.1f %7.1f %5d %9.4f | %8.1f %8.1f %7.1f %9.4f | %8.1fx %8.1fx",
           pool.scenario(), pool.concurrency(), pool.p50(), pool.p95(), pool.p99(), pool.perSecond(), pool.errors(),
@@ -206,11 +212,14 @@ public final class Benchmark {
         port = socket.getLocalPort();
       }
       String jars = System.getProperty("bench.jars", "function/target");
-      ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djdk.lang.Process.launchMechanism=VFORK",
-          "-jar", jars + "/java-function-invoker.jar",
+      List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+      // The flags `make run` and the container use, unless the run asks for others.
+      command.addAll(List.of(System.getProperty("bench.jvm",
+          "-XX:+UseSerialGC -Djdk.lang.Process.launchMechanism=VFORK").split(" ")));
+      command.addAll(List.of("-jar", jars + "/java-function-invoker.jar",
           "--classpath", jars + "/pyexec-function.jar",
-          "--target", "dev.pyexec.function.ExecuteFunction");
+          "--target", "dev.pyexec.function.ExecuteFunction"));
+      ProcessBuilder builder = new ProcessBuilder(command);
       builder.environment().put("PORT", Integer.toString(port));
       builder.environment().put("PYEXEC_POOL", pool ? "on" : "off");
       builder.redirectOutput(ProcessBuilder.Redirect.DISCARD);
