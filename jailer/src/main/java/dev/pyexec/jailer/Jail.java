@@ -23,8 +23,8 @@ public final class Jail implements AutoCloseable {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final Duration EXIT_GRACE = Duration.ofSeconds(2);
   private static final Duration STDOUT_AFTER_FRAME = Duration.ofMillis(500);
-  /** Linux's default pipe buffer: a smaller write to a fresh pipe completes at once. */
-  private static final int PIPE_CAPACITY = 64 * 1024;
+  /** PIPE_BUF: a write this small to an empty pipe completes at once, even on a one-page pipe. */
+  private static final int PIPE_CAPACITY = 4096;
   /** Longest a jail may take to come up before its script is handed over regardless. */
   static final Duration STARTUP_ALLOWANCE = Duration.ofSeconds(10);
 
