@@ -4,7 +4,6 @@ CACHE := $(HOME)/.cache/pyexec
 NSJAIL ?= $(CACHE)/nsjail
 PORT ?= 8080
 MVN := mvn -B -q
-JARS := function/target/pyexec-function.jar function/target/java-function-invoker.jar
 
 .PHONY: setup build run test bench tf-test image-test
 
