@@ -2,6 +2,7 @@ package dev.pyexec.jailer;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** Runs every script in a jail of its own, from the given provider, and classifies the outcome. */
 public final class NsjailSandbox implements Sandbox {
@@ -10,6 +11,9 @@ public final class NsjailSandbox implements Sandbox {
   private final JailProvider jails;
   private final OutcomeClassifier classifier;
   private final List<AutoCloseable> owned;
+  /** Sandbox failures in a row; past the threshold the instance reports itself unhealthy. */
+  private final AtomicInteger failuresInARow = new AtomicInteger();
+  static final int UNHEALTHY_AFTER = 3;
 
   public NsjailSandbox(SandboxSettings settings, SandboxProfile profile, JailProvider jails) {
     this(settings, profile, jails, List.of());
@@ -35,22 +39,39 @@ public final class NsjailSandbox implements Sandbox {
     try {
       lease = jails.take(Flavour.forScript(job.script()));
     } catch (SandboxException e) {
-      return new ExecutionOutcome(ExecutionOutcome.Kind.SANDBOX_FAILURE, null,
+      return track(new ExecutionOutcome(ExecutionOutcome.Kind.SANDBOX_FAILURE, null,
           "The sandbox failed to run the script; this is a server fault, not the script's",
-          CapturedOutput.EMPTY, null, e.getMessage(), Duration.ZERO, "none");
+          CapturedOutput.EMPTY, null, e.getMessage(), Duration.ZERO, "none"));
     }
     Jail jail = lease.jail();
+    ExecutionOutcome outcome;
     try {
       RawRun run = jail.run(job.script(), job.timeout());
-      return classifier.classify(run, job.timeout()).withJailSource(lease.source());
+      outcome = classifier.classify(run, job.timeout()).withJailSource(lease.source());
     } catch (RuntimeException e) {
       jail.close();
       throw e;
     }
+    return track(outcome);
+  }
+
+  /** Jails that keep failing mean this instance can no longer sandbox: say so in /health. */
+  private ExecutionOutcome track(ExecutionOutcome outcome) {
+    if (outcome.kind() == ExecutionOutcome.Kind.SANDBOX_FAILURE) {
+      failuresInARow.incrementAndGet();
+    } else {
+      failuresInARow.set(0);
+    }
+    return outcome;
   }
 
   @Override
   public SandboxHealth health() {
+    int failures = failuresInARow.get();
+    if (failures >= UNHEALTHY_AFTER) {
+      return new SandboxHealth(false, profile.name(),
+          "the last " + failures + " executions failed in the sandbox itself", jails.stats());
+    }
     return new SandboxHealth(true, profile.name(), "ready", jails.stats());
   }
 

@@ -56,4 +56,20 @@ class SelfTestTest {
     assertThat(outcome.kind()).isEqualTo(ExecutionOutcome.Kind.SUCCESS);
     assertThat(outcome.result().getAsBoolean()).isFalse();
   }
+
+  @Test
+  void repeatedSandboxFailuresMakeTheInstanceUnhealthy() {
+    SandboxProfile full = new SandboxProfile("full", true, CgroupMode.NONE);
+    SandboxSettings broken = new SandboxSettings(RealSandbox.nsjail(), java.nio.file.Path.of("/usr/bin/no-python"),
+        512, 32, 64, 16, 1 << 20, 8 << 20, Duration.ofSeconds(30));
+    NsjailSandbox failing = new NsjailSandbox(broken, full,
+        new ColdJails(new NsjailLauncher(broken, assets, new UidAllocator(262_000, 1000), io), full));
+    for (int i = 0; i < NsjailSandbox.UNHEALTHY_AFTER; i++) {
+      assertThat(failing.health().healthy()).isTrue();
+      assertThat(failing.execute(new ScriptJob("def main():\n    return 1", Duration.ofSeconds(5))).kind())
+          .isEqualTo(ExecutionOutcome.Kind.SANDBOX_FAILURE);
+    }
+    assertThat(failing.health().healthy()).isFalse();
+    assertThat(failing.health().detail()).contains("failed in the sandbox");
+  }
 }
