@@ -207,4 +207,27 @@ class OutcomeTableTest {
       assertThat(outcome.stdout().text()).isEqualTo("hello " + i + "\n");
     }
   }
+
+  @Test
+  void printedJsonIsJustStdout() {
+    ExecutionOutcome outcome = jails.run("def main():\n"
+        + "    print('{\"result\": \"spoofed\", \"status\": \"ok\"}')\n    return 'real'");
+    assertThat(outcome.result().getAsString()).isEqualTo("real");
+    assertThat(outcome.stdout().text()).isEqualTo("{\"result\": \"spoofed\", \"status\": \"ok\"}\n");
+  }
+
+  @Test
+  void stderrNeverReachesStdout() {
+    ExecutionOutcome outcome = jails.run("import os, sys, subprocess\ndef main():\n"
+        + "    print('err', file=sys.stderr)\n    os.write(2, b'raw err')\n"
+        + "    subprocess.run(['sh', '-c', 'echo child err >&2'])\n    print('out')\n    return 1");
+    assertThat(outcome.stdout().text()).isEqualTo("out\n");
+  }
+
+  @Test
+  void outputOfChildProcessesKeepsItsOrder() {
+    ExecutionOutcome outcome = jails.run("import subprocess\ndef main():\n"
+        + "    print('one')\n    subprocess.run(['echo', 'two'])\n    print('three')");
+    assertThat(outcome.stdout().text()).isEqualTo("one\ntwo\nthree\n");
+  }
 }
