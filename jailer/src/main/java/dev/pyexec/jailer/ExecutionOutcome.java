@@ -38,6 +38,13 @@ public record ExecutionOutcome(
     SANDBOX_UNAVAILABLE
   }
 
+  /** The sandbox itself failed: the caller is told so without internals, the log gets the detail. */
+  public static ExecutionOutcome sandboxFailure(CapturedOutput stdout, String detail, Duration elapsed) {
+    return new ExecutionOutcome(Kind.SANDBOX_FAILURE, null,
+        "The sandbox failed to run the script; this is a server fault, not the script's",
+        stdout, null, detail, elapsed, null);
+  }
+
   public static ExecutionOutcome sandboxUnavailable(String detail) {
     return new ExecutionOutcome(Kind.SANDBOX_UNAVAILABLE, null,
         "The sandbox is not available on this instance; try again later", CapturedOutput.EMPTY,

@@ -29,7 +29,6 @@ public final class Jail implements AutoCloseable {
   static final Duration STARTUP_ALLOWANCE = Duration.ofSeconds(10);
 
   private final Process process;
-  private final Flavour flavour;
   private final SandboxProfile profile;
   private final SandboxSettings settings;
   private final ExecutorService io;
@@ -39,10 +38,9 @@ public final class Jail implements AutoCloseable {
   private boolean used;
   private volatile Runnable closeListener = () -> { };
 
-  Jail(Process process, Flavour flavour, SandboxProfile profile, SandboxSettings settings,
+  Jail(Process process, SandboxProfile profile, SandboxSettings settings,
       ExecutorService io, Instant launchedAt) {
     this.process = process;
-    this.flavour = flavour;
     this.profile = profile;
     this.settings = settings;
     this.io = io;
@@ -54,16 +52,8 @@ public final class Jail implements AutoCloseable {
     CompletableFuture.runAsync(() -> channel.read(process.getErrorStream()), io);
   }
 
-  public Flavour flavour() {
-    return flavour;
-  }
-
   public Instant launchedAt() {
     return launchedAt;
-  }
-
-  public long pid() {
-    return process.pid();
   }
 
   /** True once the runner has imported its preloads and waits for a script. */
@@ -81,7 +71,7 @@ public final class Jail implements AutoCloseable {
       Thread.currentThread().interrupt();
       return false;
     }
-    return channel.sawReady() && process.isAlive();
+    return isReady();
   }
 
   public boolean isAlive() {
@@ -168,19 +158,21 @@ public final class Jail implements AutoCloseable {
   }
 
   private CapturedOutput awaitStdout(Duration wait) {
+    CapturedOutput out = stdoutWithin(wait);
+    if (out == null) {
+      // Something still holds stdout open: end the jail, then take what was printed.
+      close();
+      out = stdoutWithin(EXIT_GRACE);
+    }
+    return out == null ? CapturedOutput.EMPTY : out;
+  }
+
+  /** The captured stdout, or null if it is not complete within the wait. */
+  private CapturedOutput stdoutWithin(Duration wait) {
     try {
       return stdout.get(wait.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
-      // Something still holds stdout open: end the jail, then take what was printed.
-      close();
-      try {
-        return stdout.get(EXIT_GRACE.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (TimeoutException | ExecutionException again) {
-        return CapturedOutput.EMPTY;
-      } catch (InterruptedException again) {
-        Thread.currentThread().interrupt();
-        return CapturedOutput.EMPTY;
-      }
+      return null;
     } catch (ExecutionException e) {
       return CapturedOutput.EMPTY;
     } catch (InterruptedException e) {

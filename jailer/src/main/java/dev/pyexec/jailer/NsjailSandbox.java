@@ -39,9 +39,8 @@ public final class NsjailSandbox implements Sandbox {
     try {
       lease = jails.take(Flavour.forScript(job.script()));
     } catch (SandboxException e) {
-      return track(new ExecutionOutcome(ExecutionOutcome.Kind.SANDBOX_FAILURE, null,
-          "The sandbox failed to run the script; this is a server fault, not the script's",
-          CapturedOutput.EMPTY, null, e.getMessage(), Duration.ZERO, "none"));
+      return track(ExecutionOutcome.sandboxFailure(CapturedOutput.EMPTY, e.getMessage(), Duration.ZERO)
+          .withJailSource("none"));
     }
     Jail jail = lease.jail();
     ExecutionOutcome outcome;

@@ -145,10 +145,8 @@ final class OutcomeClassifier {
   }
 
   private ExecutionOutcome sandboxFailure(RawRun run, String detail) {
-    return new ExecutionOutcome(Kind.SANDBOX_FAILURE, null,
-        "The sandbox failed to run the script; this is a server fault, not the script's",
-        run.stdout(), null, detail + (run.diagnostics().isEmpty() ? "" : "; nsjail: " + run.diagnostics().strip()),
-        run.elapsed(), null);
+    return ExecutionOutcome.sandboxFailure(run.stdout(),
+        detail + (run.diagnostics().isEmpty() ? "" : "; nsjail: " + run.diagnostics().strip()), run.elapsed());
   }
 
   private static String phase(JsonObject frame) {

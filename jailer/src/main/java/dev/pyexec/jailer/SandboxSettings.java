@@ -38,16 +38,6 @@ public record SandboxSettings(
         nsjail, Path.of("/usr/bin/python3"), 512, 32, 64, 16, 1 << 20, 8 << 20, Duration.ofSeconds(30));
   }
 
-  public SandboxSettings withMemoryMb(int value) {
-    return new SandboxSettings(nsjail, python, value, maxProcesses, tmpfsMb, maxFileMb,
-        stdoutLimitBytes, resultLimitBytes, maxTimeout);
-  }
-
-  public SandboxSettings withStdoutLimitBytes(int value) {
-    return new SandboxSettings(nsjail, python, memoryMb, maxProcesses, tmpfsMb, maxFileMb,
-        value, resultLimitBytes, maxTimeout);
-  }
-
   private static void requirePositive(String name, int value) {
     if (value <= 0) {
       throw new IllegalArgumentException(name + " must be positive, got " + value);
