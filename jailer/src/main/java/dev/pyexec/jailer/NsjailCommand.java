@@ -9,8 +9,8 @@ import java.util.List;
  * per-jail and per-operator values from here.
  */
 public final class NsjailCommand {
-  /** Where the runner appears inside the jail. */
-  static final String RUNNER_IN_JAIL = "/opt/pyexec/runner.py";
+  /** Where the runner (source or bytecode) appears inside the jail. */
+  static final String RUNNER_DIR_IN_JAIL = "/opt/pyexec/";
   /** The uid scripts see inside a user namespace. */
   static final int JAIL_UID = 65534;
 
@@ -46,7 +46,8 @@ public final class NsjailCommand {
     add(cmd, "--rlimit_fsize", Integer.toString(settings.maxFileMb()));
     add(cmd, "--rlimit_nproc", Integer.toString(settings.maxProcesses()));
     add(cmd, "--mount", "none:/tmp:tmpfs:size=" + ((long) settings.tmpfsMb() << 20) + ",mode=1777");
-    add(cmd, "--bindmount_ro", assets.runner() + ":" + RUNNER_IN_JAIL);
+    String runnerInJail = RUNNER_DIR_IN_JAIL + assets.runner().getFileName();
+    add(cmd, "--bindmount_ro", assets.runner() + ":" + runnerInJail);
     long memoryBytes = (long) settings.memoryMb() << 20;
     switch (profile.cgroups()) {
       case V1 -> {
@@ -67,7 +68,7 @@ public final class NsjailCommand {
     cmd.add("-I"); // isolated: no PYTHON* variables, no user site, no script dir on sys.path
     cmd.add("-S"); // no site: it costs every execution milliseconds; the runner sets sys.path
     cmd.add("-B");
-    cmd.add(RUNNER_IN_JAIL);
+    cmd.add(runnerInJail);
     cmd.add(flavour.preload());
     return List.copyOf(cmd);
   }

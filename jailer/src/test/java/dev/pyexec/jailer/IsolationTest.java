@@ -97,7 +97,7 @@ class IsolationTest {
   void systemFilesAreReadOnly() {
     JsonObject seen = result("def main():\n"
         + "    out = {}\n"
-        + "    for path in ('/usr/bin/evil', '/etc/evil', '/opt/pyexec/runner.py', '/evil'):\n"
+        + "    for path in ('/usr/bin/evil', '/etc/evil', '/opt/pyexec/runner.pyc', '/opt/pyexec/runner.py', '/evil'):\n"
         + "        try:\n"
         + "            open(path, 'w').write('x')\n"
         + "            out[path] = 'written'\n"
