@@ -16,6 +16,7 @@ final class ResultChannel {
   static final String READY_LINE = "\u001ePYEXEC-READY";
   static final String FRAME_MARK = "\u001ePYEXEC ";
   private static final int DIAGNOSTICS_LIMIT = 16 * 1024;
+  private static final String LOADER_NOISE = ": no version information available (required by ";
 
   private final CompletableFuture<Void> ready = new CompletableFuture<>();
   private final CompletableFuture<String> nonce = new CompletableFuture<>();
@@ -89,6 +90,9 @@ final class ResultChannel {
   }
 
   private synchronized void note(String line) {
+    if (line.endsWith(")") && line.contains(LOADER_NOISE)) {
+      return; // glibc's loader on a prebuilt nsjail linked against a libnl without symbol versions
+    }
     if (diagnostics.length() < DIAGNOSTICS_LIMIT) {
       String clean = line.length() > 2000 ? line.substring(0, 2000) + "..." : line;
       diagnostics.append(clean).append('\n');
