@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -28,6 +29,7 @@ import java.util.Map;
  */
 public final class ExecuteFunction implements HttpFunction {
   private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().serializeNulls().create();
+  private static final Duration POOL_STATUS_EVERY = Duration.ofSeconds(60);
   private static final String USAGE = """
       pyexec: runs the main() of a Python script in an nsjail sandbox.
 
@@ -55,7 +57,11 @@ public final class ExecuteFunction implements HttpFunction {
 
   private ExecuteFunction(ServiceConfig config, RequestLog log) {
     this(config, startSandbox(config, log), log);
-    Runtime.getRuntime().addShutdownHook(new Thread(sandbox::close, "sandbox-shutdown"));
+    PoolStatusLog poolStatus = new PoolStatusLog(sandbox, log).start(POOL_STATUS_EVERY);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      poolStatus.close();
+      sandbox.close();
+    }, "sandbox-shutdown"));
   }
 
   ExecuteFunction(ServiceConfig config, Sandbox sandbox, RequestLog log) {

@@ -21,16 +21,22 @@ final class RequestLog {
 
   /** A line for the operator that is not about one request (start-up, self-test). */
   void event(String severity, String message) {
-    JsonObject line = new JsonObject();
-    line.addProperty("severity", severity);
-    line.addProperty("message", message);
-    sink.accept(GSON.toJson(line));
+    event(severity, message, Map.of());
+  }
+
+  /** The same, with figures: values are strings, numbers or booleans. */
+  void event(String severity, String message, Map<String, Object> fields) {
+    sink.accept(GSON.toJson(line(severity, message, fields)));
   }
 
   /** @param fields execution id, outcome, status, duration and the like; values are strings or numbers */
   void request(int status, String message, Map<String, Object> fields) {
+    event(status >= 500 ? "ERROR" : status >= 400 ? "WARNING" : "INFO", message, fields);
+  }
+
+  private static JsonObject line(String severity, String message, Map<String, Object> fields) {
     JsonObject line = new JsonObject();
-    line.addProperty("severity", status >= 500 ? "ERROR" : status >= 400 ? "WARNING" : "INFO");
+    line.addProperty("severity", severity);
     line.addProperty("message", message);
     fields.forEach((key, value) -> {
       if (value instanceof Number number) {
@@ -41,6 +47,6 @@ final class RequestLog {
         line.addProperty(key, value.toString());
       }
     });
-    sink.accept(GSON.toJson(line));
+    return line;
   }
 }
