@@ -156,7 +156,7 @@ public final class ExecuteFunction implements HttpFunction {
           + "); was it shorter than its Content-Length?");
     }
     ExecuteRequest parsed = parser.parse(body);
-    fields.put("script_bytes", parsed.script().getBytes(StandardCharsets.UTF_8).length);
+    fields.put("script_bytes", parsed.scriptBytes());
     fields.put("timeout_s", parsed.timeout().toMillis() / 1000.0);
     ExecutionOutcome outcome;
     try (AdmissionControl.Permit permit = admission.admit()) {

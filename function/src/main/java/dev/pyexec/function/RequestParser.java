@@ -41,7 +41,13 @@ final class RequestParser {
         throw ApiError.badRequest("unknown field '" + key + "'; the body takes 'script' and 'timeout'");
       }
     }
-    return new ExecuteRequest(script(object), timeout(object));
+    String script = script(object);
+    int bytes = script.getBytes(StandardCharsets.UTF_8).length;
+    if (bytes > scriptLimitBytes) {
+      throw ApiError.tooLarge("'script' is " + bytes + " bytes of UTF-8; the limit is "
+          + scriptLimitBytes + " bytes");
+    }
+    return new ExecuteRequest(script, bytes, timeout(object));
   }
 
   private static String decode(byte[] body) throws ApiError {
@@ -85,11 +91,6 @@ final class RequestParser {
     String script = primitive.getAsString();
     if (script.isBlank()) {
       throw ApiError.badRequest("'script' is empty: send Python source that defines main()");
-    }
-    int bytes = script.getBytes(StandardCharsets.UTF_8).length;
-    if (bytes > scriptLimitBytes) {
-      throw ApiError.tooLarge("'script' is " + bytes + " bytes of UTF-8; the limit is "
-          + scriptLimitBytes + " bytes");
     }
     return script;
   }

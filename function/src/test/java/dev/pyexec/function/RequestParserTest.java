@@ -26,6 +26,11 @@ class RequestParserTest {
   }
 
   @Test
+  void measuresTheScriptInUtf8Bytes() throws ApiError {
+    assertThat(parse("{\"script\": \"s = '\u00e9\u20ac'\"}").scriptBytes()).isEqualTo(11);
+  }
+
+  @Test
   void takesFractionalTimeout() throws ApiError {
     assertThat(parse("{\"script\": \"x\", \"timeout\": 2.5}").timeout()).isEqualTo(Duration.ofMillis(2500));
   }
