@@ -31,10 +31,12 @@ public final class JailAssets implements AutoCloseable {
       + "cfile=sys.argv[2], doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)";
 
   private final Path directory;
+  private final Path runner;
   private final Optional<String> compileProblem;
 
-  private JailAssets(Path directory, Optional<String> compileProblem) {
+  private JailAssets(Path directory, Path runner, Optional<String> compileProblem) {
     this.directory = directory;
+    this.runner = runner;
     this.compileProblem = compileProblem;
   }
 
@@ -66,7 +68,11 @@ public final class JailAssets implements AutoCloseable {
           .toList();
       Files.write(dir.resolve(CONFIG_NO_PROC), noProc);
       Files.setPosixFilePermissions(dir.resolve(CONFIG_NO_PROC), PosixFilePermissions.fromString("rw-r--r--"));
-      return new JailAssets(dir, python == null ? Optional.empty() : compileRunner(python, dir));
+      if (python == null) {
+        return new JailAssets(dir, dir.resolve(RUNNER), Optional.empty());
+      }
+      Optional<String> problem = compileRunner(python, dir);
+      return new JailAssets(dir, dir.resolve(problem.isEmpty() ? RUNNER_COMPILED : RUNNER), problem);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot extract the jail assets", e);
     }
@@ -117,8 +123,7 @@ public final class JailAssets implements AutoCloseable {
 
   /** The runner the jails start: its bytecode when that could be made, else its source. */
   public Path runner() {
-    Path compiled = directory.resolve(RUNNER_COMPILED);
-    return Files.isRegularFile(compiled) ? compiled : directory.resolve(RUNNER);
+    return runner;
   }
 
   @Override
