@@ -42,7 +42,8 @@ public final class Benchmark {
   private static final long CLOCK_TICKS = 100; // USER_HZ on Linux
 
   /** One request of a scenario and the status it must get. */
-  record Call(String body, int expectedStatus) {}
+  /** @param body the request body, UTF-8 encoded once rather than on every send */
+  record Call(byte[] body, int expectedStatus) {}
 
   /**
    * @param think how long the single client of the concurrency-1 run pauses between requests:
@@ -85,8 +86,7 @@ public final class Benchmark {
     for (String mode : List.of("pool", "cold")) {
       try (Server server = Server.start(mode.equals("pool"))) {
         // Steady state, not the JIT's first minutes: its compiler threads would take CPU from the jails.
-        drive(server.base, scenarios.get(0), 8, Duration.ZERO, SERVER_WARM_UP, new ConcurrentLinkedQueue<>(),
-            new AtomicInteger());
+        warmUp(server.base, scenarios.get(0), 8, Duration.ZERO, SERVER_WARM_UP);
         for (Scenario scenario : scenarios) {
           if (!System.getProperty("bench.only", scenario.name()).equals(scenario.name())) {
             continue;
@@ -109,12 +109,12 @@ public final class Benchmark {
     if (timeout != null) {
       body.addProperty("timeout", timeout);
     }
-    return new Call(body.toString(), status);
+    return new Call(body.toString().getBytes(StandardCharsets.UTF_8), status);
   }
 
   private static Result run(Server server, Scenario scenario, int concurrency, String mode) throws Exception {
     Duration think = concurrency == 1 ? scenario.think() : Duration.ZERO;
-    drive(server.base, scenario, concurrency, think, WARM_UP, new ConcurrentLinkedQueue<>(), new AtomicInteger());
+    warmUp(server.base, scenario, concurrency, think, WARM_UP);
     ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
     AtomicInteger errors = new AtomicInteger();
     CpuTicks cpuBefore = server.cpuTicks();
@@ -129,6 +129,12 @@ public final class Benchmark {
         percentile(sorted, 99), count / seconds, errors.get(),
         count == 0 ? 0 : (cpu.total() / (double) CLOCK_TICKS) / count,
         cpu.total() == 0 ? 0 : cpu.server() / (double) cpu.total(), count);
+  }
+
+  /** Load whose latencies and errors are not kept. */
+  private static void warmUp(URI base, Scenario scenario, int concurrency, Duration think, Duration length)
+      throws InterruptedException {
+    drive(base, scenario, concurrency, think, length, new ConcurrentLinkedQueue<>(), new AtomicInteger());
   }
 
   /**
@@ -171,7 +177,7 @@ public final class Benchmark {
   }
 
   /** The status of one POST, or -1 when it failed on the wire; the body is read to the end so the connection is reused. */
-  private static int post(URL url, String body) {
+  private static int post(URL url, byte[] body) {
     try {
       HttpURLConnection connection = (HttpURLConnection) url.openConnection();
       connection.setRequestMethod("POST");
@@ -179,10 +185,9 @@ public final class Benchmark {
       connection.setConnectTimeout(30_000);
       connection.setReadTimeout(30_000);
       connection.setRequestProperty("Content-Type", "application/json");
-      byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-      connection.setFixedLengthStreamingMode(bytes.length);
+      connection.setFixedLengthStreamingMode(body.length);
       try (OutputStream out = connection.getOutputStream()) {
-        out.write(bytes);
+        out.write(body);
       }
       int status = connection.getResponseCode();
       try (InputStream in = status >= 400 ? connection.getErrorStream() : connection.getInputStream()) {
