@@ -49,13 +49,17 @@ def _is_dir(path):
         return False
 
 
-CHANNEL = _take_channel()
+# Set by prepare(): the descriptor result frames go to.
+CHANNEL = -1
 
-for _path in ("/usr/lib/python3/dist-packages", "/usr/lib/python3.%d/dist-packages" % sys.version_info[1]):
-    if _path not in sys.path and _is_dir(_path):
-        sys.path.append(_path)
 
-import io  # noqa: E402  (loaded by the interpreter already; after the channel is safe)
+def _add_dist_packages():
+    for path in ("/usr/lib/python3/dist-packages", "/usr/lib/python3.%d/dist-packages" % sys.version_info[1]):
+        if path not in sys.path and _is_dir(path):
+            sys.path.append(path)
+
+
+import io  # noqa: E402  (loaded by the interpreter already)
 import builtins  # noqa: E402
 
 
@@ -322,10 +326,24 @@ def _read_request():
     return nonce, int(cpu_seconds), int(result_limit), raw[newline + 1:].decode("utf-8", "replace")
 
 
-def main():
-    for name in (sys.argv[1].split(",") if len(sys.argv) > 1 else []):
+def prepare(preloads):
+    """Sets sys.path and imports the preloads. A template calls this once, before it forks;
+    a one-shot jail at its start. Importing this module does nothing yet."""
+    _add_dist_packages()
+    for name in preloads:
         if name:
             __import__(name)
+
+
+def take_channel():
+    """fd 2 becomes the result channel (moved to a high, close-on-exec descriptor)."""
+    global CHANNEL
+    CHANNEL = _take_channel()
+
+
+def serve():
+    """Runs the one job that arrives on fd 0 and exits. fd 1 is the script's stdout; the
+    channel must have been taken."""
     _write_channel(b"\x1ePYEXEC-READY\n")
     nonce, cpu_seconds, result_limit, source = _read_request()
     _limit_cpu(cpu_seconds)
@@ -336,6 +354,12 @@ def main():
         _finish(nonce, {"status": "error", "kind": "exception", "phase": "main", "type": "RunnerError",
                         "message": "the runner failed while reporting the outcome: %s" % type(e).__name__,
                         "traceback": None})
+
+
+def main():
+    take_channel()
+    prepare(sys.argv[1].split(",") if len(sys.argv) > 1 else [])
+    serve()
 
 
 if __name__ == "__main__":
