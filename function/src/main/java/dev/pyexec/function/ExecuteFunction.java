@@ -29,7 +29,7 @@ import java.util.Map;
  */
 public final class ExecuteFunction implements HttpFunction {
   private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().serializeNulls().create();
-  private static final Duration POOL_STATUS_EVERY = Duration.ofSeconds(60);
+  private static final Duration ENGINE_STATUS_EVERY = Duration.ofSeconds(60);
   private static final String USAGE = """
       pyexec: runs the main() of a Python script in an nsjail sandbox.
 
@@ -48,6 +48,7 @@ public final class ExecuteFunction implements HttpFunction {
   private final AdmissionControl admission;
   private final SecureRandom random = new SecureRandom();
   private final String profile;
+  private final String engine;
 
   /** What the invoker calls: configuration from the environment, the real sandbox. */
   public ExecuteFunction() {
@@ -57,9 +58,9 @@ public final class ExecuteFunction implements HttpFunction {
 
   private ExecuteFunction(ServiceConfig config, RequestLog log) {
     this(config, startSandbox(config, log), log);
-    PoolStatusLog poolStatus = new PoolStatusLog(sandbox, log).start(POOL_STATUS_EVERY);
+    EngineStatusLog engineStatus = new EngineStatusLog(sandbox, log).start(ENGINE_STATUS_EVERY);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      poolStatus.close();
+      engineStatus.close();
       sandbox.close();
     }, "sandbox-shutdown"));
   }
@@ -72,15 +73,18 @@ public final class ExecuteFunction implements HttpFunction {
     this.parser = new RequestParser(config.scriptLimitBytes(), config.defaultTimeout(),
         config.sandbox().maxTimeout());
     this.admission = new AdmissionControl(config.concurrency(), config.queueSize(), config.queueWait());
-    this.profile = sandbox.health().profile();
+    SandboxHealth health = sandbox.health();
+    this.profile = health.profile();
+    this.engine = health.engine();
   }
 
   private static Sandbox startSandbox(ServiceConfig config, RequestLog log) {
     Sandbox sandbox = new SandboxStarter(config.sandbox(), line -> log.event("INFO", line))
-        .start(config.pool());
+        .start(config.engine());
     SandboxHealth health = sandbox.health();
     if (health.healthy()) {
-      log.event("INFO", "ready: sandbox profile " + health.profile() + ", " + config.concurrency()
+      log.event("INFO", "ready: sandbox profile " + health.profile() + ", engine " + health.engine() + ", "
+          + config.concurrency()
           + " executions at once, queue " + config.queueSize());
     } else {
       log.event("ERROR", "NOT serving executions, the sandbox is unavailable: " + health.detail());
@@ -163,6 +167,7 @@ public final class ExecuteFunction implements HttpFunction {
       outcome = sandbox.execute(new ScriptJob(parsed.script(), parsed.timeout()));
     }
     fields.put("sandbox_profile", profile);
+    fields.put("engine", engine);
     fields.put("jail", outcome.jailSource());
     fields.put("stdout_bytes", outcome.stdout().bytes().length);
     fields.put("run_ms", outcome.elapsed().toNanos() / 1_000_000.0);
@@ -179,11 +184,12 @@ public final class ExecuteFunction implements HttpFunction {
     JsonObject body = new JsonObject();
     body.addProperty("status", health.healthy() ? "healthy" : "unhealthy");
     body.addProperty("sandbox_profile", health.profile());
+    body.addProperty("engine", health.engine());
     if (!health.healthy()) {
       body.addProperty("error", "the sandbox is unavailable on this instance");
     }
-    if (!health.pool().isEmpty()) {
-      body.add("pool", GSON.toJsonTree(health.pool()));
+    if (!health.engineStats().isEmpty()) {
+      body.add("engine_status", GSON.toJsonTree(health.engineStats()));
     }
     return new Reply(health.healthy() ? 200 : 503, health.healthy() ? "healthy" : "unhealthy", GSON.toJson(body),
         health.healthy() ? Map.of() : Map.of("Retry-After", "5"));

@@ -3,8 +3,6 @@ package dev.pyexec.jailer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,8 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * One nsjail process whose runner waits for exactly one script. Used once, then killed with
- * everything it started: closing a jail ends its PID namespace.
+ * One sandboxed runner that waits for exactly one script, whichever engine made it. Used once,
+ * then killed with everything it started: closing a jail ends its PID namespace.
  */
 public final class Jail implements AutoCloseable {
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -28,8 +26,7 @@ public final class Jail implements AutoCloseable {
   /** Longest a jail may take to come up before its script is handed over regardless. */
   static final Duration STARTUP_ALLOWANCE = Duration.ofSeconds(10);
 
-  private final Process process;
-  private final SandboxProfile profile;
+  private final JailProcess process;
   private final SandboxSettings settings;
   private final ExecutorService io;
   private final Instant launchedAt;
@@ -38,18 +35,16 @@ public final class Jail implements AutoCloseable {
   private boolean used;
   private volatile Runnable closeListener = () -> { };
 
-  Jail(Process process, SandboxProfile profile, SandboxSettings settings,
-      ExecutorService io, Instant launchedAt) {
+  Jail(JailProcess process, SandboxSettings settings, ExecutorService io, Instant launchedAt) {
     this.process = process;
-    this.profile = profile;
     this.settings = settings;
     this.io = io;
     this.launchedAt = launchedAt;
     this.channel = new ResultChannel(settings.resultLimitBytes());
     OutputDrainer drainer = new OutputDrainer(settings.stdoutLimitBytes(), channel.nonce());
     this.stdout = drainer.output();
-    CompletableFuture.runAsync(() -> drainer.drain(process.getInputStream()), io);
-    CompletableFuture.runAsync(() -> channel.read(process.getErrorStream()), io);
+    CompletableFuture.runAsync(() -> drainer.drain(process.stdout()), io);
+    CompletableFuture.runAsync(() -> channel.read(process.channel()), io);
   }
 
   public Instant launchedAt() {
@@ -134,8 +129,8 @@ public final class Jail implements AutoCloseable {
     } else {
       if (!timedOut) {
         // The channel closed without a frame: the jail has ended or is ending; take its status.
-        waitForExit(EXIT_GRACE);
-        exitCode = process.isAlive() ? -1 : process.exitValue();
+        process.waitFor(EXIT_GRACE);
+        exitCode = process.exitCode();
       }
       close();
       out = awaitStdout(EXIT_GRACE);
@@ -150,7 +145,7 @@ public final class Jail implements AutoCloseable {
   }
 
   private void feed(byte[] payload) {
-    try (OutputStream in = process.getOutputStream()) {
+    try (OutputStream in = process.jobInput()) {
       in.write(payload);
     } catch (IOException e) {
       // The runner is gone; the outcome says why.
@@ -181,44 +176,10 @@ public final class Jail implements AutoCloseable {
     }
   }
 
-  private boolean waitForExit(Duration wait) {
-    try {
-      return process.waitFor(wait.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
-  }
-
-  /**
-   * Ends the jail and everything in it. SIGTERM first so nsjail kills its namespace and removes
-   * its cgroups itself; SIGKILL if it does not go; then any cgroup it left behind is removed.
-   */
+  /** Ends the jail and everything in it. */
   @Override
   public synchronized void close() {
-    if (process.isAlive()) {
-      process.destroy();
-      if (!waitForExit(EXIT_GRACE)) {
-        process.destroyForcibly();
-        waitForExit(EXIT_GRACE);
-      }
-    }
-    removeLeftoverCgroups();
+    process.destroy();
     closeListener.run();
-  }
-
-  private void removeLeftoverCgroups() {
-    if (profile.cgroups() != CgroupMode.V1) {
-      return;
-    }
-    String group = "NSJAIL." + process.pid();
-    for (String controller : new String[] {"memory", "pids"}) {
-      Path dir = CgroupMode.ROOT.resolve(controller).resolve(CgroupMode.PARENT).resolve(group);
-      try {
-        Files.deleteIfExists(dir);
-      } catch (IOException e) {
-        // Still populated for a moment, or gone already; the janitor sweep catches the rest.
-      }
-    }
   }
 }

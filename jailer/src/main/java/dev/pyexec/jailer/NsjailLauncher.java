@@ -33,7 +33,7 @@ public final class NsjailLauncher {
     builder.environment().clear();
     builder.directory(new java.io.File("/"));
     try {
-      Jail jail = new Jail(builder.start(), profile, settings, io, Instant.now());
+      Jail jail = new Jail(new NsjailProcess(builder.start(), profile), settings, io, Instant.now());
       live.add(jail);
       jail.onClose(() -> live.remove(jail));
       return jail;
