@@ -87,9 +87,6 @@ public final class Jail implements AutoCloseable {
       throw new IllegalStateException("a jail runs one script only");
     }
     used = true;
-    // A jail may still be importing its preloads: the script's time starts once it waits for it.
-    awaitReady(STARTUP_ALLOWANCE);
-    long start = System.nanoTime();
     String nonce = HexFormat.of().formatHex(randomBytes());
     channel.expect(nonce);
     long cpuSeconds = (long) Math.ceil(timeout.toMillis() / 1000.0) + 1;
@@ -105,6 +102,10 @@ public final class Jail implements AutoCloseable {
       // Written off this thread: a runner that does not read must not stall the timeout.
       CompletableFuture.runAsync(() -> feed(payload), io);
     }
+    // The job waits in the pipe or socket while the jail may still be coming up (importing its
+    // preloads, or a forked child making its sandbox): the script's time starts once it is ready.
+    awaitReady(STARTUP_ALLOWANCE);
+    long start = System.nanoTime();
 
     String frame = null;
     boolean timedOut = false;

@@ -77,6 +77,9 @@ public final class SandboxStarter {
           + " has no user namespace or no /proc, which a template's children need; running one-shot jails");
       return null;
     }
+    if (profile.cgroups() == CgroupMode.V1) {
+      TemplateCgroups.sweepOrphans();
+    }
     TemplateJails templates = new TemplateJails(
         flavour -> Template.start(flavour, profile, settings, command, uids.next(), io, TemplateJails.START_WAIT),
         oneShot, limits, settings, io, log);

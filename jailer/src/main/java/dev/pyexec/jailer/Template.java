@@ -74,7 +74,7 @@ final class Template implements AutoCloseable {
       Files.setAttribute(hostDir, "unix:uid", hostUid);
       Files.setAttribute(hostDir, "unix:gid", hostUid);
       if (profile.cgroups() == CgroupMode.V1) {
-        cgroups = TemplateCgroups.v1("tmpl-" + hostDir.getFileName(), hostUid, settings);
+        cgroups = TemplateCgroups.v1(hostUid, settings);
       }
       ProcessBuilder builder = new ProcessBuilder(command.buildTemplate(hostUid, hostDir, cgroups.bindMounts(),
           zygoteSettings(flavour, profile, settings, cgroups)));
@@ -229,7 +229,7 @@ final class Template implements AutoCloseable {
     SocketChannel ctl = null;
     SocketChannel out = null;
     try {
-      cgroup = cgroups.create();
+      cgroup = cgroups.take();
       running.put(token, exit);
       UnixDomainSocketAddress address = UnixDomainSocketAddress.of(hostDir.resolve("zygote.sock"));
       ctl = SocketChannel.open(address);
@@ -400,7 +400,11 @@ final class Template implements AutoCloseable {
       }
       closeQuietly(ctl);
       closeQuietly(out);
-      cgroups.remove(cgroup);
+      if (exit.getNow(-1) >= 0) {
+        cgroups.release(cgroup);
+      } else {
+        cgroups.remove(cgroup); // how it ended is unknown: make sure nothing of it lives on
+      }
     }
   }
 }

@@ -84,7 +84,6 @@ public final class TemplateJails implements JailProvider {
   @Override
   public Map<String, Object> stats() {
     Map<String, Object> stats = new LinkedHashMap<>();
-    stats.put("engine", "template");
     for (Slot slot : slots.values()) {
       Template template = slot.current;
       Map<String, Object> figures = new LinkedHashMap<>();
