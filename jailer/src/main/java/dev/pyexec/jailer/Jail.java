@@ -104,8 +104,15 @@ public final class Jail implements AutoCloseable {
     }
     // The job waits in the pipe or socket while the jail may still be coming up (importing its
     // preloads, or a forked child making its sandbox): the script's time starts once it is ready.
-    awaitReady(STARTUP_ALLOWANCE);
     long start = System.nanoTime();
+    if (!awaitReady(STARTUP_ALLOWANCE)) {
+      // Never ready, so it never read the script: the caller may give it to another jail.
+      close();
+      return new RawRun(false, null, process.exitCode(), false, CapturedOutput.EMPTY,
+          channel.diagnostics() + "the runner was not ready within " + STARTUP_ALLOWANCE.toSeconds() + " s",
+          Duration.ofNanos(System.nanoTime() - start));
+    }
+    start = System.nanoTime();
 
     String frame = null;
     boolean timedOut = false;
