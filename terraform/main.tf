@@ -8,11 +8,14 @@ locals {
   # (and its IAM), so the image can be pushed to the repository first.
   deploy_service = var.image != ""
 
-  required_apis = [
-    "run.googleapis.com",
-    "artifactregistry.googleapis.com",
-    "iam.googleapis.com",
-  ]
+  required_apis = concat(
+    [
+      "run.googleapis.com",
+      "artifactregistry.googleapis.com",
+      "iam.googleapis.com",
+    ],
+    var.enable_monitoring ? ["logging.googleapis.com", "monitoring.googleapis.com"] : [],
+  )
 
   # The function's own admission bound: `concurrency` executions run, up to
   # `queue_size` more wait. Cloud Run may route at most that many requests to

@@ -317,3 +317,57 @@ variable "allow_unauthenticated" {
   type        = bool
   default     = false
 }
+
+# -----------------------------------------------------------------------------
+# Operator monitoring (monitoring.tf)
+# -----------------------------------------------------------------------------
+
+variable "enable_monitoring" {
+  description = "Create log-based metrics on the service's request log (requests by outcome/status/engine/jail, latency distribution) and an alert policy on sandbox failures and 5xx answers. Also enables the Logging and Monitoring APIs when enable_apis is true."
+  type        = bool
+  default     = false
+}
+
+variable "alert_notification_channels" {
+  description = "Notification channels of the alert policy, as projects/PROJECT/notificationChannels/ID. Empty = incidents are only shown in the console."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.alert_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "Each notification channel must be a full name: projects/PROJECT/notificationChannels/ID."
+  }
+}
+
+variable "alert_window_s" {
+  description = "Alerting window in seconds: failures are counted per window."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.alert_window_s >= 60 && var.alert_window_s <= 86400 && floor(var.alert_window_s) == var.alert_window_s
+    error_message = "The alert_window_s must be a whole number of seconds between 60 and 86400."
+  }
+}
+
+variable "alert_sandbox_failures" {
+  description = "Alert when more than this many requests end in sandbox_error or sandbox_unavailable within one window. 0 = on the first one: the sandbox failing is never normal."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.alert_sandbox_failures >= 0 && floor(var.alert_sandbox_failures) == var.alert_sandbox_failures
+    error_message = "The alert_sandbox_failures must be a whole number of at least 0."
+  }
+}
+
+variable "alert_5xx_responses" {
+  description = "Alert when Cloud Run answers more than this many requests with a 5xx status within one window (this includes 503 overloaded answers under bursts, hence not 0)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.alert_5xx_responses >= 0 && floor(var.alert_5xx_responses) == var.alert_5xx_responses
+    error_message = "The alert_5xx_responses must be a whole number of at least 0."
+  }
+}
