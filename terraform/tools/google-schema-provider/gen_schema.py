@@ -28,7 +28,9 @@ and published on PyPI. The wheel holds one npm package (a .tgz) with:
 
 Both files come from the same hash-checked wheel; where they overlap (optional vs
 required, camelCase vs snake_case names) the generator checks that they agree, and it
-fails on any shape it does not know rather than guess.
+fails on any shape it does not know rather than guess. Not recorded by the bindings,
+hence not in the output: which attributes are sensitive or deprecated, and the
+provider's own value checks (enums, formats), which only the real provider runs.
 
 Usage: gen_schema.py WHEEL OUT.json TYPE... (TYPE = google_xxx resource types)
 """
@@ -118,6 +120,7 @@ class JsClass:
             getter = GETTER.search(text)
             if not getter:
                 raise SchemaError(f"{class_name}: no getter after the flags of {mark.group(1)}")
+            text = text[:text.find("\n    }\n", getter.end())]  # field initialiser and getter only
             flags = [v == "true" for v in mark.group(2, 3, 4)]
             self.entries.append((mark.group(1), *flags, getter.group(1), text))
 
