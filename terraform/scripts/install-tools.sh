@@ -80,7 +80,9 @@ bootstrap_go() {
   command -v unzip >/dev/null 2>&1 || die "unzip is needed to unpack the Go toolchain (apt-get install unzip)"
   log "no go >= $GO_MIN_VERSION found; fetching go$GO_BOOTSTRAP_VERSION from the Go module proxy..."
   tmp="$(mktemp -d)"
-  curl -fsSL --retry 3 -o "$tmp/go.zip" "$url" || die "download failed: $url"
+  # python3 rather than curl: a fresh Debian has the one (.ci/setup) but not always the other.
+  python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' "$url" "$tmp/go.zip" ||
+    die "download failed: $url"
   echo "$GO_BOOTSTRAP_SHA256  $tmp/go.zip" | sha256sum -c --quiet - || die "go toolchain zip: sha256 mismatch"
   unzip -q "$tmp/go.zip" -d "$tmp/x"
   rm -rf "$TOOLS_DIR/go-$GO_BOOTSTRAP_VERSION"
