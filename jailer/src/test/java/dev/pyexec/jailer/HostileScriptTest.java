@@ -34,7 +34,7 @@ class HostileScriptTest {
   void leavesNothingBehindAndStaysHealthy() throws InterruptedException {
     assertWithMessage("jailed processes left behind").that(jails.leftoverProcesses()).isEmpty();
     ExecutionOutcome next = jails.run("def main():\n    return 'still fine'");
-    assertThat(next.kind()).isEqualTo(Kind.SUCCESS);
+    assertWithMessage("%s", next.internalDetail()).that(next.kind()).isEqualTo(Kind.SUCCESS);
     assertThat(next.result().getAsString()).isEqualTo("still fine");
   }
 
