@@ -131,7 +131,7 @@ class TemplateEngineTest {
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < 3; i++) {
       ExecutionOutcome outcome = jails.run(script);
-      assertThat(outcome.kind()).isEqualTo(Kind.SUCCESS);
+      assertWithMessage("%s", outcome.internalDetail()).that(outcome.kind()).isEqualTo(Kind.SUCCESS);
       for (var value : outcome.result().getAsJsonArray()) {
         assertWithMessage("a random value repeated across executions").that(seen.add(value.toString())).isTrue();
       }
@@ -158,7 +158,7 @@ class TemplateEngineTest {
         + "    return 'contained'";
     String memoryBomb = "def main():\n    blocks = []\n    while True:\n        blocks.append(bytearray(32 << 20))";
     List<ExecutionOutcome> outcomes = sideBySide(steady, forkBomb, memoryBomb);
-    assertThat(outcomes.get(0).kind()).isEqualTo(Kind.SUCCESS);
+    assertWithMessage("%s", outcomes.get(0).internalDetail()).that(outcomes.get(0).kind()).isEqualTo(Kind.SUCCESS);
     assertThat(outcomes.get(0).result().getAsLong()).isEqualTo(10 * 499500L);
     assertThat(outcomes.get(1).kind()).isEqualTo(Kind.SUCCESS);
     assertThat(outcomes.get(2).kind()).isAnyOf(Kind.SCRIPT_ERROR, Kind.LIMIT_EXCEEDED);
@@ -179,7 +179,7 @@ class TemplateEngineTest {
         + "        while True:\n            f.write(b'x' * (1 << 20))");
     jails.run("import time\ndef main():\n    time.sleep(30)", Duration.ofMillis(500));
     ExecutionOutcome next = jails.run("def main():\n    return 'still fine'");
-    assertThat(next.kind()).isEqualTo(Kind.SUCCESS);
+    assertWithMessage("%s", next.internalDetail()).that(next.kind()).isEqualTo(Kind.SUCCESS);
     assertThat(next.jailSource()).isEqualTo("template");
     assertThat(started("plain")).isEqualTo(startedBefore);
     assertWithMessage("jailed processes left behind").that(jails.leftoverProcesses()).isEmpty();
