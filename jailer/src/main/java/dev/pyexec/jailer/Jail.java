@@ -5,7 +5,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.HexFormat;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -29,17 +28,15 @@ public final class Jail implements AutoCloseable {
   private final JailProcess process;
   private final SandboxSettings settings;
   private final ExecutorService io;
-  private final Instant launchedAt;
   private final ResultChannel channel;
   private final CompletableFuture<CapturedOutput> stdout;
   private boolean used;
   private volatile Runnable closeListener = () -> { };
 
-  Jail(JailProcess process, SandboxSettings settings, ExecutorService io, Instant launchedAt) {
+  Jail(JailProcess process, SandboxSettings settings, ExecutorService io) {
     this.process = process;
     this.settings = settings;
     this.io = io;
-    this.launchedAt = launchedAt;
     this.channel = new ResultChannel(settings.resultLimitBytes());
     OutputDrainer drainer = new OutputDrainer(settings.stdoutLimitBytes(), channel.nonce());
     this.stdout = drainer.output();
@@ -47,17 +44,11 @@ public final class Jail implements AutoCloseable {
     CompletableFuture.runAsync(() -> channel.read(process.channel()), io);
   }
 
-  public Instant launchedAt() {
-    return launchedAt;
-  }
-
-  /** True once the runner has imported its preloads and waits for a script. */
-  public boolean isReady() {
-    return channel.sawReady() && process.isAlive();
-  }
-
-  /** Waits until the runner is ready, or the jail died, or the wait ran out. */
-  public boolean awaitReady(Duration wait) {
+  /**
+   * Waits until the runner has said it is ready, or the jail died, or the wait ran out. True if
+   * it did say so, even if it has finished since: its job may be in its input already.
+   */
+  boolean awaitReady(Duration wait) {
     try {
       channel.ready().get(wait.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException | ExecutionException e) {
@@ -66,11 +57,7 @@ public final class Jail implements AutoCloseable {
       Thread.currentThread().interrupt();
       return false;
     }
-    return isReady();
-  }
-
-  public boolean isAlive() {
-    return process.isAlive();
+    return channel.sawReady();
   }
 
   /** Runs the action once this jail has been closed. */

@@ -93,6 +93,9 @@ public final class NsjailCommand {
     // they start in; each then unshares its own.
     cmd.add("--disable_clone_newcgroup");
     add(cmd, "--time_limit", "0");
+    // nsjail's default niceness (19) would make every execution wait for a starved template;
+    // each child lowers its own before the script runs (zygote.py).
+    add(cmd, "--nice_level", "0");
     add(cmd, "--rlimit_cpu", "inf");
     add(cmd, "--rlimit_as", "inf");
     add(cmd, "--rlimit_fsize", Integer.toString(settings.maxFileMb()));

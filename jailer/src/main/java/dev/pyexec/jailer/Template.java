@@ -41,6 +41,8 @@ final class Template implements AutoCloseable {
   private static final String LOADER_NOISE = ": no version information available (required by ";
   /** /dev/shm of each child, as the one-shot policy's. */
   private static final long SHM_BYTES = 16L << 20;
+  /** Scripts run at the lowest priority, as in one-shot jails (nsjail's default): the server and the template come first. */
+  private static final int NICE = 19;
 
   private final Flavour flavour;
   private final Process process;
@@ -113,6 +115,7 @@ final class Template implements AutoCloseable {
     json.add("cgroups", controllers);
     json.addProperty("tmpfs_bytes", (long) settings.tmpfsMb() << 20);
     json.addProperty("shm_bytes", SHM_BYTES);
+    json.addProperty("nice", NICE);
     JsonObject limits = new JsonObject();
     limits.addProperty("as", (long) settings.memoryMb() << 20);
     limits.addProperty("nproc", settings.maxProcesses());

@@ -69,7 +69,7 @@ public final class TemplateJails implements JailProvider {
             + template.startedAt());
       }
       try {
-        return new Lease(new Jail(template.fork(), settings, io, Instant.now()), "template");
+        return new Lease(new Jail(template.fork(), settings, io), "template");
       } catch (SandboxException e) {
         slot.replaceInBackground(e.getMessage() + "; " + template.diagnostics().strip());
       }

@@ -20,7 +20,7 @@ flight end with it (their PID namespaces are nested in the template's).
 What each child does before any caller code runs, in this order: map its uid (65534, as in the
 template) in its new user namespace; join its per-execution cgroups and then unshare a cgroup
 namespace; mount its own tmpfs /tmp and /dev/shm and a fresh read-only /proc over the
-template's; set its rlimits; drop every capability (bounding and ambient sets too); set
+template's; set its rlimits and lowest priority; drop every capability (bounding and ambient sets too); set
 no_new_privs; keep only its two sockets as descriptors; reseed every random generator it
 inherited; install a seccomp filter at least as strict as the jail's policy that also refuses
 the namespace and mount calls the template itself needed.
@@ -183,6 +183,7 @@ class Template:
         for name, value in s["rlimits"].items():
             limit = getattr(resource, "RLIMIT_" + name.upper())
             resource.setrlimit(limit, (value, value))
+        posix.setpriority(posix.PRIO_PROCESS, 0, s["nice"])
         self._drop_capabilities()
         _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS")
         _reseed()
