@@ -78,7 +78,7 @@ public final class SandboxStarter {
       return null;
     }
     if (profile.cgroups() == CgroupMode.V1) {
-      TemplateCgroups.sweepOrphans();
+      TemplateCgroups.sweepOrphans(TemplateCgroups.v1Parents());
     }
     TemplateJails templates = new TemplateJails(
         flavour -> Template.start(flavour, profile, settings, command, uids.next(), io, TemplateJails.START_WAIT),

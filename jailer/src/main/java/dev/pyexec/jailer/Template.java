@@ -90,6 +90,12 @@ final class Template implements AutoCloseable {
         throw new SandboxException("the " + flavour.name().toLowerCase() + " template did not come up within "
             + wait.toSeconds() + " s" + (why.isEmpty() ? "" : ": " + why.strip()));
       }
+      try {
+        cgroups.adoptZygote(template.zygotePid());
+      } catch (IOException | RuntimeException e) {
+        template.close();
+        throw new SandboxException("cannot move the template into its cgroup: " + e.getMessage(), e);
+      }
       return template;
     } catch (IOException e) {
       cgroups.removeAll();
@@ -193,6 +199,12 @@ final class Template implements AutoCloseable {
       return false;
     }
     return isServing();
+  }
+
+  /** The zygote's host pid: nsjail's only child. */
+  private long zygotePid() {
+    return process.toHandle().children().findFirst()
+        .orElseThrow(() -> new IllegalStateException("the template's nsjail has no child")).pid();
   }
 
   boolean isServing() {

@@ -10,9 +10,11 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The per-execution cgroups of one template (cgroup v1: a memory and a pids group per
- * execution). The server, root on the host, makes each group with its limits and lets only the
- * template's host uid write its {@code cgroup.procs}; the forked child then moves itself in
- * before any caller code runs. The template sees these directories under {@code /tmp/cg}, which
+ * execution; cgroup v2: one group with both). The server, root on the host, makes each group
+ * with its limits and lets only the template's host uid write its {@code cgroup.procs}; the
+ * forked child then moves itself in before any caller code runs. On v2 the template's zygote
+ * lives in a leaf of the template's own group, whose {@code cgroup.procs} the template may
+ * write too: a move needs that right on the common ancestor. The template sees these directories under {@code /tmp/cg}, which
  * every child covers with its own tmpfs before the script is loaded.
  *
  * <p>A group whose execution has ended and which is empty again serves a later execution of
@@ -23,6 +25,9 @@ final class TemplateCgroups {
   static final String IN_TEMPLATE = "/tmp/cg";
   private static final String TEMPLATE_PREFIX = "tmpl-";
   private static final String[] V1_CONTROLLERS = {"memory", "pids"};
+  /** The name of the single v2 hierarchy as the template sees it, under /tmp/cg. */
+  static final String V2_HIERARCHY = "unified";
+  private static final String ZYGOTE_LEAF = "zygote";
 
   private final List<Path> roots;
   private final List<String> controllers;
@@ -62,10 +67,43 @@ final class TemplateCgroups {
         (long) settings.memoryMb() << 20, settings.maxProcesses());
   }
 
-  /** Removes the template groups of servers that are gone (killed before they could clean up). */
-  static void sweepOrphans() {
+  /**
+   * Groups under {@code <jails parent>/tmpl-<server pid>-<uid>/} on a cgroup v2 tree whose
+   * parent has the memory and pids controllers enabled for its children, made now.
+   */
+  static TemplateCgroups v2(Path jailsParent, int hostUid, SandboxSettings settings) throws IOException {
+    Path root = jailsParent.resolve(TEMPLATE_PREFIX + ProcessHandle.current().pid() + "-" + hostUid);
+    Files.createDirectories(root);
+    write(root.resolve("cgroup.subtree_control"), "+memory +pids");
+    Files.createDirectories(root.resolve(ZYGOTE_LEAF));
+    Files.setAttribute(root.resolve("cgroup.procs"), "unix:uid", hostUid);
+    return new TemplateCgroups(List.of(root), List.of(V2_HIERARCHY), hostUid,
+        (long) settings.memoryMb() << 20, settings.maxProcesses());
+  }
+
+  /**
+   * On v2, puts the template's zygote (a host pid) in its leaf, before it forks anything: its
+   * children must start inside the template's group to be allowed to move to theirs.
+   */
+  void adoptZygote(long hostPid) throws IOException {
+    if (controllers.equals(List.of(V2_HIERARCHY))) {
+      write(roots.get(0).resolve(ZYGOTE_LEAF).resolve("cgroup.procs"), Long.toString(hostPid));
+    }
+  }
+
+  /** Where the v1 template groups live. */
+  static List<Path> v1Parents() {
+    List<Path> parents = new ArrayList<>();
     for (String controller : V1_CONTROLLERS) {
-      Path parent = CgroupMode.ROOT.resolve(controller).resolve(CgroupMode.PARENT);
+      parents.add(CgroupMode.ROOT.resolve(controller).resolve(CgroupMode.PARENT));
+    }
+    return parents;
+  }
+
+  /** Removes the template groups of servers that are gone (killed before they could clean up). */
+  static void sweepOrphans(List<Path> parents) {
+    for (Path parent : parents) {
+      String controller = parent.getParent().equals(CgroupMode.ROOT) ? parent.getFileName().toString() : V2_HIERARCHY;
       try (var children = Files.list(parent)) {
         for (Path child : (Iterable<Path>) children::iterator) {
           String name = child.getFileName().toString();
@@ -114,6 +152,13 @@ final class TemplateCgroups {
       switch (controllers.get(i)) {
         case "memory" -> write(group.resolve("memory.limit_in_bytes"), Long.toString(memoryBytes));
         case "pids" -> write(group.resolve("pids.max"), Integer.toString(maxProcesses));
+        case V2_HIERARCHY -> {
+          write(group.resolve("memory.max"), Long.toString(memoryBytes));
+          if (Files.exists(group.resolve("memory.swap.max"))) {
+            write(group.resolve("memory.swap.max"), "0");
+          }
+          write(group.resolve("pids.max"), Integer.toString(maxProcesses));
+        }
         default -> throw new IllegalStateException("unknown controller " + controllers.get(i));
       }
       Files.setAttribute(group.resolve("cgroup.procs"), "unix:uid", hostUid);
