@@ -48,8 +48,9 @@ record ServiceConfig(
         pool,
         Duration.ofMillis(Math.round(defaultTimeout * 1000)),
         scriptLimit,
-        // JSON escaping can make a script's body several times its own size.
-        r.integer("PYEXEC_BODY_LIMIT_BYTES", Math.max(2 << 20, scriptLimit * 7), 1024, 256 << 20),
+        // JSON escaping can make a script several times its own size; base64 makes files 4/3 of
+        // theirs: room for the script, stdin (1 MiB) and input files (8 MiB) caps at once.
+        r.integer("PYEXEC_BODY_LIMIT_BYTES", Math.max(16 << 20, scriptLimit * 7 + (14 << 20)), 1024, 256 << 20),
         concurrency,
         r.integer("PYEXEC_QUEUE_SIZE", 8 * concurrency, 0, 100_000),
         Duration.ofMillis(r.integer("PYEXEC_QUEUE_WAIT_MS", 10_000, 0, 600_000)));

@@ -45,7 +45,7 @@ public final class NsjailSandbox implements Sandbox {
     Jail jail = lease.jail();
     ExecutionOutcome outcome;
     try {
-      RawRun run = jail.run(job.script(), job.timeout());
+      RawRun run = jail.run(job);
       outcome = classifier.classify(run, job.timeout()).withJailSource(lease.source());
     } catch (RuntimeException e) {
       jail.close();

@@ -64,7 +64,9 @@ final class OutputDrainer {
     } catch (IOException e) {
       // The jail is gone; what was read so far is what the script printed.
     }
-    output.complete(new CapturedOutput(kept.toByteArray(), total > limit));
+    if (!output.isDone()) {
+      output.complete(new CapturedOutput(kept.toByteArray(), total > limit));
+    }
   }
 
   /** The output up to the marker at {@code end}, cut at the cap. */
