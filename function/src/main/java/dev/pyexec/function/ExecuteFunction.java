@@ -86,7 +86,8 @@ public final class ExecuteFunction implements HttpFunction {
     SandboxHealth health = sandbox.health();
     if (health.healthy()) {
       log.event("INFO", "ready: sandbox profile " + health.profile() + ", " + config.concurrency()
-          + " executions at once, queue " + config.queueSize());
+          + " executions at once, queue " + config.queueSize() + ", at most " + config.executionBudgetBytes()
+          + " bytes of heap per execution");
     } else {
       log.event("ERROR", "NOT serving executions, the sandbox is unavailable: " + health.detail());
     }

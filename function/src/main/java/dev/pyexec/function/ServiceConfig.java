@@ -58,6 +58,23 @@ record ServiceConfig(
     return config;
   }
 
+  /** Slack for what is not a cap: the frame's parsed JSON line, I/O buffers, small objects. */
+  static final long BUDGET_SLACK_BYTES = 4L << 20;
+
+  /**
+   * What the server holds for one execution at most, whatever the script does (README, "Memory
+   * per execution"): the one result frame (its JSON line, the result and the output files, held
+   * once and streamed out), stdout up to three times (the drainer's buffer, its copy, and the
+   * text written to the response), the stdin and input files of the job, and slack.
+   */
+  long executionBudgetBytes() {
+    return dev.pyexec.jailer.JobLimits.frameLimit(sandbox.resultLimitBytes())
+        + 3L * sandbox.stdoutLimitBytes()
+        + dev.pyexec.jailer.JobLimits.STDIN_BYTES + dev.pyexec.jailer.JobLimits.INPUT_BYTES
+        + scriptLimitBytes * 2L
+        + BUDGET_SLACK_BYTES;
+  }
+
   private static PoolSettings poolSettings(Reader r, int cpus) {
     PoolSettings d = PoolSettings.defaults(cpus);
     boolean enabled = r.flag("PYEXEC_POOL", true);
