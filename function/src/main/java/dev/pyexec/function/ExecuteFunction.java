@@ -115,10 +115,10 @@ public final class ExecuteFunction implements HttpFunction {
       sendError(response, e);
     } catch (Throwable t) {
       status = 500;
-      outcome = "internal_error";
+      outcome = RefusalKind.INTERNAL_ERROR.kind;
       fields.put("exception", t.toString());
-      sendQuietly(response, new Reply(500, "internal_error", text(errorBody(
-          "The server failed while handling this request; this is not the script's fault", "internal_error")),
+      sendQuietly(response, new Reply(500, outcome, text(errorBody(
+          "The server failed while handling this request; this is not the script's fault", outcome)),
           Map.of()));
     }
     fields.put("outcome", outcome);

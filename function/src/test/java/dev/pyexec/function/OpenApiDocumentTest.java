@@ -213,14 +213,9 @@ class OpenApiDocumentTest {
         kinds.put(OutcomeResponse.kindName(kind), OutcomeResponse.status(kind));
       }
     }
-    // The refusals ApiError and the function produce before any script runs.
-    kinds.put("invalid_request", 400);
-    kinds.put("not_found", 404);
-    kinds.put("method_not_allowed", 405);
-    kinds.put("too_large", 413);
-    kinds.put("unsupported_media_type", 415);
-    kinds.put("internal_error", 500);
-    kinds.put("overloaded", 503);
+    for (RefusalKind refusal : RefusalKind.values()) {
+      kinds.put(refusal.kind, refusal.status);
+    }
     for (Map.Entry<String, Integer> kind : kinds.entrySet()) {
       String body = "{\"error\": \"x\", \"kind\": \"" + kind.getKey() + "\", \"stdout\": \"\"}";
       if (kind.getValue() == 404 || kind.getValue() == 405 || kind.getValue() == 413 || kind.getValue() == 415

@@ -161,4 +161,12 @@ class JobFilesTest {
     assertThat(paths(outcome)).containsExactly("growing");
     assertThat(outcome.files().totalBytes()).isAtMost(JobLimits.OUTPUT_BYTES);
   }
+
+  @Test
+  void theRunnerRefusesATraversingPathEvenIfTheServerLetItThrough() {
+    ExecutionOutcome outcome = run("def main():\n    return 1", new byte[0],
+        List.of(new InputFile("../../etc/escaped", utf8("x"))));
+    assertThat(outcome.kind()).isEqualTo(Kind.SCRIPT_ERROR);
+    assertThat(outcome.message()).contains("input files could not be written");
+  }
 }
