@@ -2,7 +2,7 @@ package dev.pyexec.function;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
 import java.util.Base64;
 
 /**
@@ -77,9 +77,8 @@ final class JsonOut {
     int step = 3 * 4096; // a multiple of 3: no padding until the last chunk
     for (int at = 0; at < length; at += step) {
       int n = Math.min(step, length - at);
-      byte[] chunk = new byte[n];
-      System.arraycopy(array, offset + at, chunk, 0, n);
-      out.write(encoder.encode(chunk));
+      ByteBuffer encoded = encoder.encode(ByteBuffer.wrap(array, offset + at, n));
+      out.write(encoded.array(), encoded.arrayOffset(), encoded.remaining());
     }
     put('"');
     return this;
@@ -105,10 +104,17 @@ final class JsonOut {
   }
 
   private void utf8(int codePoint) throws IOException {
-    byte[] encoded = new String(Character.toChars(codePoint)).getBytes(StandardCharsets.UTF_8);
-    for (byte b : encoded) {
-      putByte(b);
+    if (codePoint < 0x800) {
+      putByte((byte) (0xC0 | codePoint >> 6));
+    } else if (codePoint < 0x10000) {
+      putByte((byte) (0xE0 | codePoint >> 12));
+      putByte((byte) (0x80 | (codePoint >> 6) & 0x3F));
+    } else {
+      putByte((byte) (0xF0 | codePoint >> 18));
+      putByte((byte) (0x80 | (codePoint >> 12) & 0x3F));
+      putByte((byte) (0x80 | (codePoint >> 6) & 0x3F));
     }
+    putByte((byte) (0x80 | codePoint & 0x3F));
   }
 
   private void put(char c) throws IOException {
