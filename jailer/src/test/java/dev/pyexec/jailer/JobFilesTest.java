@@ -117,6 +117,26 @@ class JobFilesTest {
   }
 
   @Test
+  void anOutputDirectoryReplacedByASymlinkYieldsNothing() {
+    ExecutionOutcome outcome = jails.run("import os\ndef main():\n"
+        + "    os.rmdir('/tmp/output')\n"
+        + "    os.symlink('/usr/lib/python3', '/tmp/output')\n"
+        + "    return 1");
+    assertThat(outcome.kind()).isEqualTo(Kind.SUCCESS);
+    assertThat(outcome.files().files()).isEmpty();
+  }
+
+  @Test
+  void aSubdirectoryReplacedByASymlinkIsNotFollowed() {
+    ExecutionOutcome outcome = jails.run("import os\ndef main():\n"
+        + "    os.symlink('/usr/lib/python3', '/tmp/output/lib')\n"
+        + "    os.makedirs('/tmp/output/real')\n"
+        + "    open('/tmp/output/real/x', 'w').write('x')\n"
+        + "    return 1");
+    assertThat(paths(outcome)).containsExactly("real/x");
+  }
+
+  @Test
   void tenThousandFilesComeBackAsTheFirst64AndTruncated() {
     long start = System.nanoTime();
     ExecutionOutcome outcome = jails.run("def main():\n"
