@@ -64,8 +64,8 @@ record ServiceConfig(
   /**
    * What the server holds for one execution at most, whatever the script does (README, "Memory
    * per execution"): the one result frame (its JSON line, the result and the output files, held
-   * once and streamed out), stdout up to three times (the drainer's buffer, its copy, and the
-   * text written to the response), the stdin and input files of the job, and slack.
+   * once and streamed out), stdout up to three times (the captured bytes, and their text, up to
+   * twice the bytes, while the response is written), the stdin and input files of the job, and slack.
    */
   long executionBudgetBytes() {
     return dev.pyexec.jailer.JobLimits.frameLimit(sandbox.resultLimitBytes())

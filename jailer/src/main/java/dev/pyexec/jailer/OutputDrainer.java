@@ -54,6 +54,7 @@ final class OutputDrainer {
             if (at >= 0) {
               long end = total - carry.length + at;
               output.complete(captured(kept.toByteArray(), end));
+              kept = null; // drained to EOF from here on: the buffer is not held while the answer goes out
             } else {
               carry = Arrays.copyOfRange(window, Math.max(0, window.length - marker.length + 1), window.length);
             }
