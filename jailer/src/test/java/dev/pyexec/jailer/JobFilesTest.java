@@ -96,6 +96,24 @@ class JobFilesTest {
   }
 
   @Test
+  void outputFilesComeBackWhenTheResultIsNotSerializable() {
+    ExecutionOutcome outcome = jails.run("def main():\n"
+        + "    open('/tmp/output/data.bin', 'wb').write(b'\\x00')\n"
+        + "    return {1, 2}");
+    assertThat(outcome.kind()).isEqualTo(Kind.NOT_SERIALIZABLE);
+    assertThat(paths(outcome)).containsExactly("data.bin");
+  }
+
+  @Test
+  void noOutputFilesWhenTheScriptKillsItsRunner() {
+    ExecutionOutcome outcome = jails.run("import os\ndef main():\n"
+        + "    open('/tmp/output/lost.txt', 'w').write('x')\n"
+        + "    os._exit(0)");
+    assertThat(outcome.kind()).isEqualTo(Kind.EXITED);
+    assertThat(outcome.files().files()).isEmpty();
+  }
+
+  @Test
   void noOutputFilesAfterATimeout() {
     ExecutionOutcome outcome = jails.run("import time\ndef main():\n"
         + "    open('/tmp/output/late.txt', 'w').write('x')\n"
