@@ -82,10 +82,7 @@ public final class Jail implements AutoCloseable {
     closeListener = action;
   }
 
-  /**
-   * Hands the script over and waits for its outcome. The timeout clock starts here, not when the
-   * jail was launched. The jail is ended by this call (after a result, in the background).
-   */
+  /** A job of just a script: no stdin, no input files. */
   public RawRun run(String script, Duration timeout) {
     return run(new ScriptJob(script, timeout));
   }

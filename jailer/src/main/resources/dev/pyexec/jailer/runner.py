@@ -109,12 +109,16 @@ def _write_channel(data):
 def _header_line(frame):
     line = _encode(frame).encode("ascii")
     if len(line) > HEADER_LIMIT:
-        # Only messages and tracebacks grow without bound; cut them so the frame fits.
-        if isinstance(frame.get("message"), str):
-            frame["message"] = frame["message"][:8192] + "... [cut]"
-        if isinstance(frame.get("traceback"), str):
-            frame["traceback"] = "... [cut]\n" + frame["traceback"][-32768:]
+        # Messages, tracebacks, exception type names and exit codes come from the script: cut
+        # them so the frame fits (the server refuses a longer line).
+        for key, value in list(frame.items()):
+            if isinstance(value, str) and len(value) > 8192:
+                frame[key] = ("... [cut]\n" + value[-32768:]) if key == "traceback" else value[:8192] + "... [cut]"
         line = _encode(frame).encode("ascii")
+    if len(line) > HEADER_LIMIT:
+        line = _encode({"status": "error", "kind": "exception", "type": "RunnerError",
+                        "message": "the outcome's report was too large to send",
+                        "traceback": None}).encode("ascii")
     return line + b"\n"
 
 

@@ -186,6 +186,16 @@ class OutcomeTableTest {
   }
 
   @Test
+  void hugeExceptionTypeNamesAndExitCodesAreCutToFitTheFrame() {
+    ExecutionOutcome named = jails.run("def main():\n    raise type('E' * (5 << 20), (Exception,), {})('m')");
+    assertThat(named.kind()).isEqualTo(Kind.SCRIPT_ERROR);
+    assertThat(named.message().length()).isLessThan(70_000);
+    ExecutionOutcome exited = jails.run("import sys\ndef main():\n    sys.exit('c' * (5 << 20))");
+    assertThat(exited.kind()).isEqualTo(Kind.EXITED);
+    assertThat(exited.message().length()).isLessThan(70_000);
+  }
+
+  @Test
   void exceptionWhoseMessageCannotBeRenderedIsStillReported() {
     ExecutionOutcome outcome = jails.run("class Odd(Exception):\n    def __str__(self):\n        raise SystemExit(3)\n"
         + "def main():\n    raise Odd()");
