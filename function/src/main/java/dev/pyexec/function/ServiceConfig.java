@@ -49,13 +49,31 @@ record ServiceConfig(
         engine,
         Duration.ofMillis(Math.round(defaultTimeout * 1000)),
         scriptLimit,
-        // JSON escaping can make a script's body several times its own size.
-        r.integer("PYEXEC_BODY_LIMIT_BYTES", Math.max(2 << 20, scriptLimit * 7), 1024, 256 << 20),
+        // JSON escaping can make a script several times its own size; base64 makes files 4/3 of
+        // theirs: room for the script, stdin (1 MiB) and input files (8 MiB) caps at once.
+        r.integer("PYEXEC_BODY_LIMIT_BYTES", Math.max(16 << 20, scriptLimit * 7 + (14 << 20)), 1024, 256 << 20),
         concurrency,
         r.integer("PYEXEC_QUEUE_SIZE", 8 * concurrency, 0, 100_000),
         Duration.ofMillis(r.integer("PYEXEC_QUEUE_WAIT_MS", 10_000, 0, 600_000)));
     r.failIfProblems();
     return config;
+  }
+
+  /** Slack for what is not a cap: the frame's parsed JSON line, I/O buffers, small objects. */
+  static final long BUDGET_SLACK_BYTES = 4L << 20;
+
+  /**
+   * What the server holds for one execution at most, whatever the script does (README, "Memory
+   * per execution"): the one result frame (its JSON line, the result and the output files, held
+   * once and streamed out), stdout up to three times (the captured bytes, and their text, up to
+   * twice the bytes, while the response is written), the stdin and input files of the job, and slack.
+   */
+  long executionBudgetBytes() {
+    return dev.pyexec.jailer.JobLimits.frameLimit(sandbox.resultLimitBytes())
+        + 3L * sandbox.stdoutLimitBytes()
+        + dev.pyexec.jailer.JobLimits.STDIN_BYTES + dev.pyexec.jailer.JobLimits.INPUT_BYTES
+        + scriptLimitBytes * 2L
+        + BUDGET_SLACK_BYTES;
   }
 
   private static EngineSettings engineSettings(Reader r) {

@@ -54,7 +54,7 @@ public final class NsjailSandbox implements Sandbox {
       Jail jail = lease.jail();
       RawRun run;
       try {
-        run = jail.run(job.script(), job.timeout());
+        run = jail.run(job);
       } catch (RuntimeException e) {
         jail.close();
         throw e;
