@@ -56,6 +56,7 @@ final class Template implements AutoCloseable {
   private final ExecutorService io;
   private volatile boolean retired;
   private volatile boolean closed;
+  private boolean released;
 
   private Template(Flavour flavour, Process process, Path hostDir, TemplateCgroups cgroups, ExecutorService io) {
     this.flavour = flavour;
@@ -145,10 +146,9 @@ final class Template implements AutoCloseable {
       } catch (IOException | RuntimeException e) {
         note("reading the template's events failed: " + e);
       } finally {
-        // The zygote is gone, and its PID namespace with every child in it.
-        closed = true;
+        // The zygote is gone, and its PID namespace with every child in it: release what it held.
         ready.complete(null);
-        running.values().forEach(exit -> exit.complete(-1));
+        close();
       }
     });
     io.execute(() -> {
@@ -291,9 +291,12 @@ final class Template implements AutoCloseable {
     }
   }
 
-  /** Ends the template and every child it still has. */
+  /** Ends the template and every child it still has, and removes its cgroups and directory. */
   @Override
   public synchronized void close() {
+    if (released) {
+      return;
+    }
     closed = true;
     if (process.isAlive()) {
       process.destroy();
@@ -307,8 +310,10 @@ final class Template implements AutoCloseable {
       }
     }
     running.values().forEach(exit -> exit.complete(-1));
+    running.clear();
     cgroups.removeAll();
     deleteTree(hostDir);
+    released = true;
   }
 
   private static byte[] randomBytes() {

@@ -209,6 +209,20 @@ class TemplateEngineTest {
     }
     assertThat(started("data")).isGreaterThan(startedBefore);
     assertThat(jails.run("import pandas\ndef main():\n    return 3").jailSource()).isEqualTo("template");
+    Path groups = Path.of("/sys/fs/cgroup/memory/pyexec");
+    if (jails.sandbox.health().profile().endsWith("cgroup-v1")) {
+      String mine = "tmpl-" + ProcessHandle.current().pid() + "-";
+      for (int i = 0; i < 50 && templateGroups(groups, mine) > 2; i++) {
+        Thread.sleep(100);
+      }
+      assertWithMessage("cgroups of the dead template left behind").that(templateGroups(groups, mine)).isEqualTo(2);
+    }
+  }
+
+  private static long templateGroups(Path parent, String prefix) throws IOException {
+    try (Stream<Path> children = Files.list(parent)) {
+      return children.filter(child -> child.getFileName().toString().startsWith(prefix)).count();
+    }
   }
 
   @Test
