@@ -199,7 +199,11 @@ class TemplateEngineTest {
   @Test
   void aKilledTemplateIsReplacedAndExecutionsNeverFailMeanwhile() throws Exception {
     long startedBefore = started("data");
+    CompletableFuture<ExecutionOutcome> inFlight = CompletableFuture.supplyAsync(
+        () -> jails.run("import pandas, time\ndef main():\n    time.sleep(3)"));
+    Thread.sleep(500);
     killZygotes("\"pandas\"");
+    assertThat(inFlight.join().kind()).isEqualTo(Kind.SANDBOX_FAILURE);
     for (int i = 0; i < 5; i++) {
       ExecutionOutcome outcome = jails.run("import pandas\ndef main():\n    return 2");
       assertWithMessage("%s", outcome.internalDetail()).that(outcome.kind()).isEqualTo(Kind.SUCCESS);
