@@ -214,8 +214,8 @@ class EndToEndTest {
   }
 
   /**
-   * Jailed processes (host uids of the jail range) that are not the waiting runner of a live
-   * nsjail: a warm pool's idle jails are expected, anything else is a leak.
+   * Jailed processes (host uids of the jail range) whose parent is not a live nsjail: a template's
+   * zygote is expected (nsjail's child), an execution's process left after its answer is a leak.
    */
   private static List<String> strayJailedProcesses() throws Exception {
     List<String> stray = List.of();
