@@ -2,6 +2,7 @@ package dev.pyexec.jailer;
 
 import static com.google.common.truth.Truth.assertWithMessage;
 
+import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,6 +63,14 @@ final class RealSandbox implements AutoCloseable {
 
   ExecutionOutcome run(String script, Duration timeout) {
     return sandbox.execute(new ScriptJob(script, timeout));
+  }
+
+  /** The object main() returned, asserting the run succeeded (saying why where it did not). */
+  JsonObject resultOf(String script) {
+    ExecutionOutcome outcome = run(script);
+    assertWithMessage("%s / %s / %s", outcome.message(), outcome.traceback(), outcome.internalDetail())
+        .that(outcome.kind()).isEqualTo(ExecutionOutcome.Kind.SUCCESS);
+    return outcome.result().getAsJsonObject();
   }
 
   /**

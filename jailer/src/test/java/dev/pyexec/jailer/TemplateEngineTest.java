@@ -40,13 +40,6 @@ class TemplateEngineTest {
     jails.close();
   }
 
-  private JsonObject result(String script) {
-    ExecutionOutcome outcome = jails.run(script);
-    assertWithMessage("%s / %s / %s", outcome.message(), outcome.traceback(), outcome.internalDetail())
-        .that(outcome.kind()).isEqualTo(Kind.SUCCESS);
-    return outcome.result().getAsJsonObject();
-  }
-
   /** Runs the scripts at the same time; each starts once all have been handed out. */
   private List<ExecutionOutcome> sideBySide(String... scripts) {
     List<CompletableFuture<ExecutionOutcome>> runs = new ArrayList<>();
@@ -110,8 +103,8 @@ class TemplateEngineTest {
 
   @Test
   void theWorkingDirectoryIsTheExecutionsOwnTmp() {
-    result("def main():\n    open('left-behind', 'w').write('x')\n    return {}");
-    JsonObject next = result("import os\ndef main():\n"
+    jails.resultOf("def main():\n    open('left-behind', 'w').write('x')\n    return {}");
+    JsonObject next = jails.resultOf("import os\ndef main():\n"
         + "    return {'cwd': os.getcwd(), 'here': sorted(os.listdir('.')), 'same': os.path.samefile('.', '/tmp')}");
     assertThat(next.get("cwd").getAsString()).isEqualTo("/tmp");
     assertThat(next.get("same").getAsBoolean()).isTrue();
@@ -121,13 +114,13 @@ class TemplateEngineTest {
 
   @Test
   void environmentAndModuleStateDoNotCarryOver() {
-    result("import os, json\ndef main():\n"
+    jails.resultOf("import os, json\ndef main():\n"
         + "    os.environ['LEFT_BEHIND'] = 'yes'\n"
         + "    json.dumps = lambda *a, **k: 'patched'\n"
         + "    import pandas\n"
         + "    pandas.DataFrame.sum = lambda self: 'patched'\n"
         + "    return {}");
-    JsonObject next = result("import os, json, pandas\ndef main():\n"
+    JsonObject next = jails.resultOf("import os, json, pandas\ndef main():\n"
         + "    return {'env': os.environ.get('LEFT_BEHIND'), 'json': json.dumps([1]),\n"
         + "            'pandas': int(pandas.DataFrame({'a': [1, 2]}).sum()['a'])}");
     assertThat(next.get("env").isJsonNull()).isTrue();
