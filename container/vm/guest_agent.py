@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 BUSYBOX = "/pyexec-vm/busybox"
 CONTAINER_CGROUP = "/sys/fs/cgroup/container"
 TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run")
-CGROUP_FILES = ("cgroup.procs", "cgroup.controllers", "cgroup.subtree_control", "memory.max",
+CGROUP_FILES = ("cgroup.procs", "pids.current", "cgroup.controllers", "cgroup.subtree_control", "memory.max",
                 "pids.max", "memory.events", "pids.events")
 
 

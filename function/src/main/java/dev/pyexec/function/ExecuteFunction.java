@@ -181,6 +181,7 @@ public final class ExecuteFunction implements HttpFunction {
     body.addProperty("sandbox_profile", health.profile());
     if (!health.healthy()) {
       body.addProperty("error", "the sandbox is unavailable on this instance");
+      body.addProperty("detail", health.detail());
     }
     if (!health.pool().isEmpty()) {
       body.add("pool", GSON.toJsonTree(health.pool()));

@@ -16,10 +16,18 @@ public final class NsjailCommand {
 
   private final SandboxSettings settings;
   private final JailAssets assets;
+  private final Cgroups cgroups;
 
+  /** For platforms without cgroups, or cgroup v1 at its standard place. */
   public NsjailCommand(SandboxSettings settings, JailAssets assets) {
+    this(settings, assets, Cgroups.none("not detected"));
+  }
+
+  /** @param cgroups where the jails' cgroups go (cgroup-v2 profiles need its delegated parent) */
+  public NsjailCommand(SandboxSettings settings, JailAssets assets, Cgroups cgroups) {
     this.settings = settings;
     this.assets = assets;
+    this.cgroups = cgroups;
   }
 
   /**
@@ -42,7 +50,10 @@ public final class NsjailCommand {
     add(cmd, "--time_limit", Long.toString(lifetime.toSeconds() + 1));
     // RLIMIT_CPU backstop; the runner lowers it to the request's timeout once the script arrives.
     add(cmd, "--rlimit_cpu", Long.toString(settings.maxTimeout().toSeconds() + 5));
-    add(cmd, "--rlimit_as", Integer.toString(settings.memoryMb()));
+    // Where a cgroup bounds memory, an address-space limit only gets in the way: every thread
+    // reserves its stack and a malloc arena of address space it never touches, so 512 MiB of
+    // RLIMIT_AS stopped scripts at about 14 threads. The hard limit ("max") stays as it is.
+    add(cmd, "--rlimit_as", profile.cgroups() == CgroupMode.NONE ? Integer.toString(settings.memoryMb()) : "max");
     add(cmd, "--rlimit_fsize", Integer.toString(settings.maxFileMb()));
     add(cmd, "--rlimit_nproc", Integer.toString(settings.maxProcesses()));
     add(cmd, "--mount", "none:/tmp:tmpfs:size=" + ((long) settings.tmpfsMb() << 20) + ",mode=1777");
@@ -58,6 +69,10 @@ public final class NsjailCommand {
       }
       case V2 -> {
         cmd.add("--use_cgroupv2");
+        // nsjail makes NSJAIL.<pid> under this directory, which must already hand memory and
+        // pids to its children; by default it would try (and fail) at the container's own group.
+        add(cmd, "--cgroupv2_mount", cgroups.v2Parent().orElseThrow(() -> new IllegalStateException(
+            "a cgroup v2 profile without a delegated cgroup: " + cgroups.detail())).toString());
         add(cmd, "--cgroup_mem_max", Long.toString(memoryBytes));
         add(cmd, "--cgroup_pids_max", Integer.toString(settings.maxProcesses()));
       }

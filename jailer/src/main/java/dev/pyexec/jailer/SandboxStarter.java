@@ -43,15 +43,19 @@ public final class SandboxStarter {
     assets.compileProblem().ifPresent(problem ->
         log.accept(problem + "; jails run the runner from source, about 3 ms slower each"));
     ExecutorService io = Executors.newCachedThreadPool(daemonThreads());
-    NsjailLauncher launcher = new NsjailLauncher(settings, assets, uids, io);
-    CgroupMode cgroups = CgroupMode.detect();
-    SelfTest.Report report = new SelfTest(settings, launcher).choose(SandboxProfile.candidates(cgroups));
+    PlatformReport platform = PlatformReport.read();
+    log.accept(platform.logLine());
+    Cgroups cgroups = Cgroups.detect();
+    log.accept(cgroups.detail());
+    NsjailLauncher launcher = new NsjailLauncher(settings, assets, uids, io, cgroups);
+    SelfTest.Report report = new SelfTest(settings, launcher).choose(SandboxProfile.candidates(cgroups.mode()));
     report.findings().forEach(finding -> log.accept("sandbox self-test: " + finding));
     if (report.chosen().isEmpty()) {
       io.shutdownNow();
       assets.close();
-      return new UnavailableSandbox("no sandbox profile passed the self-test: "
-          + String.join("; ", report.findings()));
+      // /health shows this; the findings above stay in the log (they name internal paths).
+      return new UnavailableSandbox(platform.explain(report.findings())
+          .orElse("no sandbox profile passed the self-test") + " (the log has each profile's finding)");
     }
     SandboxProfile profile = report.chosen().get();
     JailProvider jails = pool.enabled()
