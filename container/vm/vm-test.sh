@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Boots the service image's root filesystem in a QEMU microVM shaped like Cloud Run gen2 (only
 # cgroup v2, the container in a non-root cgroup that already holds a process, its own cgroup
-# namespace) and proves the sandbox there over HTTP, then three platform variants.
+# namespace) and proves the sandbox there over HTTP, then four platform variants (read-only
+# cgroupfs, no user namespaces, no CAP_SYS_ADMIN, neither).
 #
 #   bash container/vm/vm-test.sh          (what `make vm-test` runs)
 #
@@ -12,14 +13,14 @@
 # is cached there too, keyed by the image's ID and the guest files.
 #
 # Knobs: PYEXEC_IMAGE, PYEXEC_VM_ACCEL (kvm | tcg; default: kvm when a probe boot under KVM
-# succeeds, else tcg), PYEXEC_VM_VARIANTS (default "gen2 cgroup-ro nouserns nocap").
+# succeeds, else tcg), PYEXEC_VM_VARIANTS (default "gen2 cgroup-ro nouserns nocap nocap-nouserns").
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VM_DIR="$REPO_ROOT/container/vm"
 IMAGE="${PYEXEC_IMAGE:-localhost/pyexec:dev}"
 CACHE="${PYEXEC_CACHE:-$HOME/.cache/pyexec}/vm"
-VARIANTS="${PYEXEC_VM_VARIANTS:-gen2 cgroup-ro nouserns nocap}"
+VARIANTS="${PYEXEC_VM_VARIANTS:-gen2 cgroup-ro nouserns nocap nocap-nouserns}"
 VM_MEMORY_MB=3072
 HEALTH_TIMEOUT_S=300
 export PATH="$PATH:/usr/sbin:/sbin"

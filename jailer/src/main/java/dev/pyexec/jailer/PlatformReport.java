@@ -1,6 +1,7 @@
 package dev.pyexec.jailer;
 
 import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.file.Files;
@@ -18,7 +19,7 @@ import java.util.Optional;
  */
 public record PlatformReport(Map<String, Object> facts) {
   private static final int CAP_SYS_ADMIN = 21;
-  private static final Gson GSON = new Gson();
+  private static final Gson GSON = new GsonBuilder().serializeNulls().create();
 
   public PlatformReport {
     facts = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(facts));
@@ -73,9 +74,10 @@ public record PlatformReport(Map<String, Object> facts) {
     }
     if (Boolean.FALSE.equals(facts.get("cap_sys_admin"))) {
       return Optional.of("this platform cannot run the sandbox: the server lacks CAP_SYS_ADMIN (CapEff "
-          + facts.get("cap_eff") + "), which nsjail needs to create namespaces and mount the jail's"
-          + " file system; run the container with --cap-add SYS_ADMIN (or on Cloud Run's second"
-          + " generation execution environment, which grants it)");
+          + facts.get("cap_eff") + ") and could not use a user namespace instead, and nsjail needs one"
+          + " of the two to create the jail's namespaces and mounts; run the container with --cap-add"
+          + " SYS_ADMIN, or where user namespaces are allowed (Cloud Run's second generation"
+          + " execution environment has both)");
     }
     return Optional.empty();
   }
