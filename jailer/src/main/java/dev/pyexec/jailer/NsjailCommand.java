@@ -11,6 +11,8 @@ import java.util.List;
 public final class NsjailCommand {
   /** Where the runner (source or bytecode) appears inside the jail. */
   static final String RUNNER_DIR_IN_JAIL = "/opt/pyexec/";
+  /** RLIMIT_AS as a multiple of the memory limit where a cgroup is what bounds memory. */
+  static final int CGROUP_ADDRESS_SPACE_FACTOR = 4;
   /** The uid scripts see inside a user namespace. */
   static final int JAIL_UID = 65534;
 
@@ -50,10 +52,14 @@ public final class NsjailCommand {
     add(cmd, "--time_limit", Long.toString(lifetime.toSeconds() + 1));
     // RLIMIT_CPU backstop; the runner lowers it to the request's timeout once the script arrives.
     add(cmd, "--rlimit_cpu", Long.toString(settings.maxTimeout().toSeconds() + 5));
-    // Where a cgroup bounds memory, an address-space limit only gets in the way: every thread
-    // reserves its stack and a malloc arena of address space it never touches, so 512 MiB of
-    // RLIMIT_AS stopped scripts at about 14 threads. The hard limit ("max") stays as it is.
-    add(cmd, "--rlimit_as", profile.cgroups() == CgroupMode.NONE ? Integer.toString(settings.memoryMb()) : "max");
+    // Where a cgroup bounds memory, RLIMIT_AS is only a ceiling far above it: an address-space
+    // limit also counts what threads reserve but never touch (a stack and a malloc arena each),
+    // and at 512 MiB it stopped scripts at about 14 threads. The ceiling still turns one huge
+    // allocation (np.ones(10**9)) into a clean MemoryError; growing use meets the cgroup.
+    int addressSpaceMb = profile.cgroups() == CgroupMode.NONE
+        ? settings.memoryMb()
+        : settings.memoryMb() * CGROUP_ADDRESS_SPACE_FACTOR;
+    add(cmd, "--rlimit_as", Integer.toString(addressSpaceMb));
     add(cmd, "--rlimit_fsize", Integer.toString(settings.maxFileMb()));
     add(cmd, "--rlimit_nproc", Integer.toString(settings.maxProcesses()));
     add(cmd, "--mount", "none:/tmp:tmpfs:size=" + ((long) settings.tmpfsMb() << 20) + ",mode=1777");

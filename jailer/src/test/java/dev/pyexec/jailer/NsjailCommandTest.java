@@ -50,10 +50,10 @@ class NsjailCommandTest {
   }
 
   @Test
-  void cgroupProfilesSetNoAddressSpaceLimitThatWouldStarveThreads() {
+  void cgroupProfilesRaiseTheAddressSpaceLimitFarAboveTheMemoryLimit() {
     String argv = joined(command.build(new SandboxProfile("full+cgroup-v1", true, CgroupMode.V1), Flavour.DATA,
         200_000, Duration.ofSeconds(40)));
-    assertThat(argv).contains("--rlimit_as max");
+    assertThat(argv).contains("--rlimit_as 2048");
   }
 
   @Test
