@@ -196,6 +196,12 @@ def check_gen2(c, args, health):
             problems.append(f"result {r}")
         return problems
 
+    def timeout():
+        # The jail killed at the timeout must not leave its cgroup or processes (checked last).
+        status, _, body, _ = execute(args.service, "import time\nprint('waiting', flush=True)\n"
+                                     "def main():\n    time.sleep(60)\n", timeout=2)
+        return c.expect(status, body, 408, stdout_contains="waiting")
+
     def memory_bomb():
         status, _, body, _ = execute(args.service, MEMORY_BOMB, timeout=30)
         problems = c.expect(status, body, 400, kind="limit_exceeded", error_contains="memory")
@@ -262,6 +268,7 @@ def check_gen2(c, args, health):
         ("unknown path -> 404", not_found),
         ("jail is isolated and unprivileged", isolated),
         ("no network in the jail", no_network),
+        ("timeout 2 s -> 408 with partial stdout", timeout),
         ("memory bomb -> limit_exceeded by the cgroup's OOM kill", memory_bomb),
         ("fork bomb contained by pids.max", fork_bomb),
         ("31 threads start", threads("", "plain")),
