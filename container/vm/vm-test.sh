@@ -144,7 +144,7 @@ if [ -z "$accel" ]; then
     # A nested guest can hang at boot under KVM: a busybox-only boot must finish in seconds.
     probe="$(timeout 20 "${qemu_base[@]}" -accel kvm -m 256 -smp 1 -serial stdio \
       -append "$kernel_args rdinit=/init pyexec.probe" 2>&1 </dev/null || true)"
-    if grep -q PYEXEC-PROBE-OK <<<"$probe"; then accel=kvm; else log "KVM probe boot did not finish in 20 s: using TCG"; fi
+    if grep -q PYEXEC-PROBE-OK <<<"$probe"; then accel=kvm; else log "a probe boot under KVM failed or hung (20 s): using TCG"; fi
   fi
 fi
 accel_arg=kvm
