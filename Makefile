@@ -5,7 +5,7 @@ NSJAIL ?= $(CACHE)/nsjail
 PORT ?= 8080
 MVN := mvn -B -q
 
-.PHONY: setup build run test bench tf-test image-test
+.PHONY: setup build run test bench tf-test image-test vm-test
 
 setup:
 	@bash .ci/setup
@@ -32,3 +32,7 @@ tf-test:
 
 image-test:
 	bash container/image-test.sh
+
+# The image (built by image-test, or here when missing) booted in a Cloud Run gen2-like microVM.
+vm-test:
+	bash container/vm/vm-test.sh

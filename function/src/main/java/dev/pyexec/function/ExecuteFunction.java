@@ -207,6 +207,7 @@ public final class ExecuteFunction implements HttpFunction {
     body.addProperty("engine", health.engine());
     if (!health.healthy()) {
       body.addProperty("error", "the sandbox is unavailable on this instance");
+      body.addProperty("detail", health.detail());
     }
     if (!health.engineStats().isEmpty()) {
       body.add("engine_status", GSON.toJsonTree(health.engineStats()));

@@ -12,15 +12,25 @@ import java.util.List;
 public final class NsjailCommand {
   /** Where the runner (source or bytecode) appears inside the jail. */
   static final String RUNNER_DIR_IN_JAIL = "/opt/pyexec/";
+  /** RLIMIT_AS as a multiple of the memory limit where a cgroup is what bounds memory. */
+  static final int CGROUP_ADDRESS_SPACE_FACTOR = 4;
   /** The uid scripts see inside a user namespace. */
   static final int JAIL_UID = 65534;
 
   private final SandboxSettings settings;
   private final JailAssets assets;
+  private final Cgroups cgroups;
 
+  /** For platforms without cgroups, or cgroup v1 at its standard place. */
   public NsjailCommand(SandboxSettings settings, JailAssets assets) {
+    this(settings, assets, Cgroups.none("not detected"));
+  }
+
+  /** @param cgroups where the jails' cgroups go (cgroup-v2 profiles need its delegated parent) */
+  public NsjailCommand(SandboxSettings settings, JailAssets assets, Cgroups cgroups) {
     this.settings = settings;
     this.assets = assets;
+    this.cgroups = cgroups;
   }
 
   /**
@@ -43,7 +53,7 @@ public final class NsjailCommand {
     add(cmd, "--time_limit", Long.toString(lifetime.toSeconds() + 1));
     // RLIMIT_CPU backstop; the runner lowers it to the request's timeout once the script arrives.
     add(cmd, "--rlimit_cpu", Long.toString(settings.maxTimeout().toSeconds() + 5));
-    add(cmd, "--rlimit_as", Integer.toString(settings.memoryMb()));
+    add(cmd, "--rlimit_as", Integer.toString(addressSpaceMb(settings, profile)));
     add(cmd, "--rlimit_fsize", Integer.toString(settings.maxFileMb()));
     add(cmd, "--rlimit_nproc", Integer.toString(settings.maxProcesses()));
     add(cmd, "--mount", "none:/tmp:tmpfs:size=" + ((long) settings.tmpfsMb() << 20) + ",mode=1777");
@@ -59,6 +69,10 @@ public final class NsjailCommand {
       }
       case V2 -> {
         cmd.add("--use_cgroupv2");
+        // nsjail makes NSJAIL.<pid> under this directory, which must already hand memory and
+        // pids to its children; by default it would try (and fail) at the container's own group.
+        add(cmd, "--cgroupv2_mount", cgroups.v2Parent().orElseThrow(() -> new IllegalStateException(
+            "a cgroup v2 profile without a delegated cgroup: " + cgroups.detail())).toString());
         add(cmd, "--cgroup_mem_max", Long.toString(memoryBytes));
         add(cmd, "--cgroup_pids_max", Integer.toString(settings.maxProcesses()));
       }
@@ -115,6 +129,19 @@ public final class NsjailCommand {
     cmd.add(RUNNER_DIR_IN_JAIL + assets.zygote().getFileName());
     cmd.add(zygoteSettings);
     return List.copyOf(cmd);
+  }
+
+  /**
+   * RLIMIT_AS of an execution, in MiB. Where a cgroup bounds memory, it is only a ceiling far
+   * above it: an address-space limit also counts what threads reserve but never touch (a stack
+   * and a malloc arena each), and at 512 MiB it stopped scripts at about 14 threads. The ceiling
+   * still turns one huge allocation (np.ones(10**9)) into a clean MemoryError; growing use meets
+   * the cgroup.
+   */
+  static int addressSpaceMb(SandboxSettings settings, SandboxProfile profile) {
+    return profile.cgroups() == CgroupMode.NONE
+        ? settings.memoryMb()
+        : settings.memoryMb() * CGROUP_ADDRESS_SPACE_FACTOR;
   }
 
   private static void add(List<String> cmd, String flag, String value) {

@@ -17,8 +17,14 @@ public final class NsjailLauncher {
 
   public NsjailLauncher(SandboxSettings settings, JailAssets assets, UidAllocator uids,
       ExecutorService io) {
+    this(settings, assets, uids, io, Cgroups.none("not detected"));
+  }
+
+  /** @param cgroups where the jails' cgroups go, as detected at start */
+  public NsjailLauncher(SandboxSettings settings, JailAssets assets, UidAllocator uids,
+      ExecutorService io, Cgroups cgroups) {
     this.settings = settings;
-    this.command = new NsjailCommand(settings, assets);
+    this.command = new NsjailCommand(settings, assets, cgroups);
     this.uids = uids;
     this.io = io;
   }

@@ -176,7 +176,18 @@ final class OutcomeClassifier {
     if (detail.contains("[Errno 28]")) {
       return "the private /tmp holds " + settings.tmpfsMb() + " MiB";
     }
+    if (detail.contains("[Errno 12]") && profile.cgroups() == CgroupMode.NONE) {
+      return "the memory limit is " + settings.memoryMb() + " MiB of address space";
+    }
+    if (detail.contains("can't start new thread") && profile.cgroups() == CgroupMode.NONE) {
+      // pthread_create says EAGAIN both when RLIMIT_NPROC is reached and when the new stack's
+      // mapping does not fit under RLIMIT_AS: without cgroups either limit may have run out.
+      return "a script may run at most " + settings.maxProcesses() + " processes and threads, and"
+          + " without cgroups here each thread's stack also counts against the " + settings.memoryMb()
+          + " MiB address-space limit";
+    }
     if (detail.contains("can't start new thread") || detail.contains("[Errno 11]")) {
+      // With cgroups no address-space limit is set: only the process limit stops a new task.
       return "a script may run at most " + settings.maxProcesses() + " processes and threads";
     }
     return null;

@@ -44,21 +44,26 @@ public final class SandboxStarter {
     assets.compileProblem().ifPresent(problem ->
         log.accept(problem + "; jails run the runner from source, about 3 ms slower each"));
     ExecutorService io = Executors.newCachedThreadPool(daemonThreads());
-    NsjailLauncher launcher = new NsjailLauncher(settings, assets, uids, io);
-    CgroupMode cgroups = CgroupMode.detect();
+    PlatformReport platform = PlatformReport.read();
+    log.accept(platform.logLine());
+    Cgroups cgroups = Cgroups.detect();
+    log.accept(cgroups.detail());
+    NsjailLauncher launcher = new NsjailLauncher(settings, assets, uids, io, cgroups);
     SelfTest selfTest = new SelfTest(settings, launcher);
-    SelfTest.Report report = selfTest.choose(SandboxProfile.candidates(cgroups));
+    SelfTest.Report report = selfTest.choose(SandboxProfile.candidates(cgroups.mode()));
     report.findings().forEach(finding -> log.accept("sandbox self-test: " + finding));
     if (report.chosen().isEmpty()) {
       io.shutdownNow();
       assets.close();
-      return new UnavailableSandbox("no sandbox profile passed the self-test: "
-          + String.join("; ", report.findings()));
+      // /health shows this; the findings above stay in the log (they name internal paths).
+      return new UnavailableSandbox(platform.explain(report.findings())
+          .orElse("no sandbox profile passed the self-test") + " (the log has each profile's finding)");
     }
     SandboxProfile profile = report.chosen().get();
     ColdJails oneShot = new ColdJails(launcher, profile);
     JailProvider jails = engine.engine() == EngineSettings.Engine.TEMPLATE
-        ? templatesOrNull(profile, engine.template(), new NsjailCommand(settings, assets), oneShot, selfTest, io)
+        ? templatesOrNull(profile, cgroups, engine.template(), new NsjailCommand(settings, assets, cgroups), oneShot,
+            selfTest, io)
         : null;
     if (jails == null) {
       jails = oneShot;
@@ -70,18 +75,16 @@ public final class SandboxStarter {
   }
 
   /** The template engine once it has proved its children's isolation, or null to run one-shot jails. */
-  private TemplateJails templatesOrNull(SandboxProfile profile, TemplateSettings limits, NsjailCommand command,
-      ColdJails oneShot, SelfTest selfTest, ExecutorService io) {
+  private TemplateJails templatesOrNull(SandboxProfile profile, Cgroups cgroups, TemplateSettings limits,
+      NsjailCommand command, ColdJails oneShot, SelfTest selfTest, ExecutorService io) {
     if (!profile.userNamespace() || !profile.procfs()) {
       log.accept("template engine: profile " + profile.name()
           + " has no user namespace or no /proc, which a template's children need; running one-shot jails");
       return null;
     }
-    if (profile.cgroups() == CgroupMode.V1) {
-      TemplateCgroups.sweepOrphans(TemplateCgroups.v1Parents());
-    }
+    TemplateCgroups.sweepOrphans(TemplateCgroups.parents(cgroups));
     TemplateJails templates = new TemplateJails(
-        flavour -> Template.start(flavour, profile, settings, command, uids.next(), io, TemplateJails.START_WAIT),
+        flavour -> Template.start(flavour, profile, cgroups, settings, command, uids.next(), io, TemplateJails.START_WAIT),
         oneShot, limits, settings, io, log);
     String problem = templates.startAll() ? selfTest.checkTemplates(profile, templates) : "a template did not start";
     if (problem != null) {

@@ -52,7 +52,7 @@ public final class SelfTest {
       """;
   private static final Set<String> ALLOWED_ENV = Set.of("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL",
       "LC_CTYPE", "PYTHONIOENCODING", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "OMP_NUM_THREADS",
-      "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "MPLCONFIGDIR");
+      "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "MPLCONFIGDIR", "MALLOC_ARENA_MAX");
   private static final Set<String> ALLOWED_ROOT = Set.of("bin", "dev", "etc", "lib", "lib64", "opt",
       "proc", "tmp", "usr");
 

@@ -67,8 +67,8 @@ final class Template implements AutoCloseable {
   }
 
   /** Starts a template and waits until its zygote serves. */
-  static Template start(Flavour flavour, SandboxProfile profile, SandboxSettings settings, NsjailCommand command,
-      int hostUid, ExecutorService io, Duration wait) throws SandboxException {
+  static Template start(Flavour flavour, SandboxProfile profile, Cgroups platformCgroups, SandboxSettings settings,
+      NsjailCommand command, int hostUid, ExecutorService io, Duration wait) throws SandboxException {
     Path hostDir = null;
     TemplateCgroups cgroups = TemplateCgroups.none();
     try {
@@ -76,9 +76,7 @@ final class Template implements AutoCloseable {
           PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
       Files.setAttribute(hostDir, "unix:uid", hostUid);
       Files.setAttribute(hostDir, "unix:gid", hostUid);
-      if (profile.cgroups() == CgroupMode.V1) {
-        cgroups = TemplateCgroups.v1(hostUid, settings);
-      }
+      cgroups = TemplateCgroups.forTemplate(profile.cgroups(), platformCgroups, hostUid, settings);
       ProcessBuilder builder = new ProcessBuilder(command.buildTemplate(hostUid, hostDir, cgroups.bindMounts(),
           zygoteSettings(flavour, profile, settings, cgroups)));
       builder.environment().clear();
@@ -124,7 +122,7 @@ final class Template implements AutoCloseable {
     json.addProperty("shm_bytes", SHM_BYTES);
     json.addProperty("nice", NICE);
     JsonObject limits = new JsonObject();
-    limits.addProperty("as", (long) settings.memoryMb() << 20);
+    limits.addProperty("as", (long) NsjailCommand.addressSpaceMb(settings, profile) << 20);
     limits.addProperty("nproc", settings.maxProcesses());
     limits.addProperty("fsize", (long) settings.maxFileMb() << 20);
     limits.addProperty("nofile", 256);

@@ -51,15 +51,35 @@ final class TemplateCgroups {
     return new TemplateCgroups(List.of(), List.of(), 0, 0, 0);
   }
 
-  /**
-   * Groups under {@code /sys/fs/cgroup/{memory,pids}/pyexec/tmpl-<server pid>-<uid>/}, made now.
-   * The server's pid in the name lets a later server remove what a killed one left.
-   */
-  static TemplateCgroups v1(int hostUid, SandboxSettings settings) throws IOException {
-    String template = TEMPLATE_PREFIX + ProcessHandle.current().pid() + "-" + hostUid;
+  /** The groups of a template in the profile's cgroup mode, on the platform's cgroups. */
+  static TemplateCgroups forTemplate(CgroupMode mode, Cgroups platform, int hostUid, SandboxSettings settings)
+      throws IOException {
+    return switch (mode) {
+      case V1 -> v1(platform, hostUid, settings);
+      case V2 -> v2(platform.v2Parent().orElseThrow(), hostUid, settings);
+      case NONE -> none();
+    };
+  }
+
+  /** The directories template groups go in (v1: one per controller; v2: the jails parent). */
+  static List<Path> parents(Cgroups platform) {
+    return switch (platform.mode()) {
+      case V1 -> List.of(platform.memoryParent(), platform.pidsParent());
+      case V2 -> List.of(platform.memoryParent());
+      case NONE -> List.of();
+    };
+  }
+
+  private static String name(int hostUid) {
+    // The server's pid in the name lets a later server remove what a killed one left.
+    return TEMPLATE_PREFIX + ProcessHandle.current().pid() + "-" + hostUid;
+  }
+
+  /** Groups under {@code /sys/fs/cgroup/{memory,pids}/pyexec/tmpl-<server pid>-<uid>/}, made now. */
+  private static TemplateCgroups v1(Cgroups platform, int hostUid, SandboxSettings settings) throws IOException {
     List<Path> roots = new ArrayList<>();
-    for (String controller : V1_CONTROLLERS) {
-      Path root = CgroupMode.ROOT.resolve(controller).resolve(CgroupMode.PARENT).resolve(template);
+    for (Path parent : List.of(platform.memoryParent(), platform.pidsParent())) {
+      Path root = parent.resolve(name(hostUid));
       Files.createDirectories(root);
       roots.add(root);
     }
@@ -71,8 +91,8 @@ final class TemplateCgroups {
    * Groups under {@code <jails parent>/tmpl-<server pid>-<uid>/} on a cgroup v2 tree whose
    * parent has the memory and pids controllers enabled for its children, made now.
    */
-  static TemplateCgroups v2(Path jailsParent, int hostUid, SandboxSettings settings) throws IOException {
-    Path root = jailsParent.resolve(TEMPLATE_PREFIX + ProcessHandle.current().pid() + "-" + hostUid);
+  private static TemplateCgroups v2(Path jailsParent, int hostUid, SandboxSettings settings) throws IOException {
+    Path root = jailsParent.resolve(name(hostUid));
     Files.createDirectories(root);
     write(root.resolve("cgroup.subtree_control"), "+memory +pids");
     Files.createDirectories(root.resolve(ZYGOTE_LEAF));
@@ -91,26 +111,17 @@ final class TemplateCgroups {
     }
   }
 
-  /** Where the v1 template groups live. */
-  static List<Path> v1Parents() {
-    List<Path> parents = new ArrayList<>();
-    for (String controller : V1_CONTROLLERS) {
-      parents.add(CgroupMode.ROOT.resolve(controller).resolve(CgroupMode.PARENT));
-    }
-    return parents;
-  }
-
   /** Removes the template groups of servers that are gone (killed before they could clean up). */
   static void sweepOrphans(List<Path> parents) {
     for (Path parent : parents) {
-      String controller = parent.getParent().equals(CgroupMode.ROOT) ? parent.getFileName().toString() : V2_HIERARCHY;
       try (var children = Files.list(parent)) {
         for (Path child : (Iterable<Path>) children::iterator) {
           String name = child.getFileName().toString();
           String[] parts = name.split("-");
           if (name.startsWith(TEMPLATE_PREFIX) && parts.length == 3 && parts[1].chars().allMatch(Character::isDigit)
               && !Files.exists(Path.of("/proc", parts[1]))) {
-            new TemplateCgroups(List.of(child), List.of(controller), 0, 0, 0).removeAll();
+            // Only removes: which controller a directory serves does not matter for that.
+            new TemplateCgroups(List.of(child), List.of(V2_HIERARCHY), 0, 0, 0).removeAll();
           }
         }
       } catch (IOException e) {

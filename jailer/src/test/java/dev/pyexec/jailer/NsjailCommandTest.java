@@ -40,7 +40,6 @@ class NsjailCommandTest {
   void limitsComeFromTheSettings() {
     String argv = joined(command.build(new SandboxProfile("full", true, CgroupMode.V1), Flavour.DATA,
         200_000, Duration.ofSeconds(40)));
-    assertThat(argv).contains("--rlimit_as 512");
     assertThat(argv).contains("--rlimit_fsize 16");
     assertThat(argv).contains("--rlimit_nproc 32");
     assertThat(argv).contains("--cgroup_mem_max 536870912");
@@ -48,6 +47,31 @@ class NsjailCommandTest {
     assertThat(argv).contains("none:/tmp:tmpfs:size=67108864");
     assertThat(argv).contains("--time_limit 41");
     assertThat(argv).endsWith("/opt/pyexec/runner.py numpy,pandas");
+  }
+
+  @Test
+  void cgroupProfilesRaiseTheAddressSpaceLimitFarAboveTheMemoryLimit() {
+    String argv = joined(command.build(new SandboxProfile("full+cgroup-v1", true, CgroupMode.V1), Flavour.DATA,
+        200_000, Duration.ofSeconds(40)));
+    assertThat(argv).contains("--rlimit_as 2048");
+  }
+
+  @Test
+  void profilesWithoutCgroupsBoundTheAddressSpace() {
+    String argv = joined(command.build(new SandboxProfile("full", true, CgroupMode.NONE), Flavour.DATA,
+        200_000, Duration.ofSeconds(40)));
+    assertThat(argv).contains("--rlimit_as 512");
+  }
+
+  @Test
+  void cgroupV2JailsAreMadeUnderTheDelegatedParent() {
+    java.nio.file.Path jails = java.nio.file.Path.of("/sys/fs/cgroup/pyexec-jails");
+    NsjailCommand v2 = new NsjailCommand(RealSandbox.settings(), assets,
+        new Cgroups(CgroupMode.V2, jails, jails, "test"));
+    String argv = joined(v2.build(new SandboxProfile("full+cgroup-v2", true, CgroupMode.V2), Flavour.PLAIN,
+        200_000, Duration.ofSeconds(40)));
+    assertThat(argv).contains("--use_cgroupv2 --cgroupv2_mount /sys/fs/cgroup/pyexec-jails");
+    assertThat(argv).contains("--cgroup_mem_max 536870912");
   }
 
   @Test
