@@ -11,6 +11,7 @@ import java.util.concurrent.ExecutorService;
 public final class NsjailLauncher {
   private final SandboxSettings settings;
   private final NsjailCommand command;
+  private final Cgroups cgroups;
   private final UidAllocator uids;
   private final ExecutorService io;
   private final Set<Jail> live = ConcurrentHashMap.newKeySet();
@@ -25,6 +26,7 @@ public final class NsjailLauncher {
       ExecutorService io, Cgroups cgroups) {
     this.settings = settings;
     this.command = new NsjailCommand(settings, assets, cgroups);
+    this.cgroups = cgroups;
     this.uids = uids;
     this.io = io;
   }
@@ -38,7 +40,7 @@ public final class NsjailLauncher {
     builder.environment().clear();
     builder.directory(new java.io.File("/"));
     try {
-      Jail jail = new Jail(new NsjailProcess(builder.start(), profile), settings, io);
+      Jail jail = new Jail(new NsjailProcess(builder.start(), profile, cgroups), settings, io);
       live.add(jail);
       jail.onClose(() -> live.remove(jail));
       return jail;

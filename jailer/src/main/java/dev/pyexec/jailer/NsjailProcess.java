@@ -1,9 +1,7 @@
 package dev.pyexec.jailer;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -14,10 +12,12 @@ final class NsjailProcess implements JailProcess {
 
   private final Process process;
   private final SandboxProfile profile;
+  private final Cgroups cgroups;
 
-  NsjailProcess(Process process, SandboxProfile profile) {
+  NsjailProcess(Process process, SandboxProfile profile, Cgroups cgroups) {
     this.process = process;
     this.profile = profile;
+    this.cgroups = cgroups;
   }
 
   @Override
@@ -71,18 +71,15 @@ final class NsjailProcess implements JailProcess {
     removeLeftoverCgroups();
   }
 
+  /** nsjail removes its groups itself when it can; after a SIGKILL they are still there. */
   private void removeLeftoverCgroups() {
-    if (profile.cgroups() != CgroupMode.V1) {
+    if (profile.cgroups() == CgroupMode.NONE) {
       return;
     }
     String group = "NSJAIL." + process.pid();
-    for (String controller : new String[] {"memory", "pids"}) {
-      Path dir = CgroupMode.ROOT.resolve(controller).resolve(CgroupMode.PARENT).resolve(group);
-      try {
-        Files.deleteIfExists(dir);
-      } catch (IOException e) {
-        // Still populated for a moment, or gone already; the janitor sweep catches the rest.
-      }
+    for (Path parent : cgroups.parents()) {
+      Cgroups.killAndRemove(parent.resolve(group));
     }
   }
+
 }

@@ -82,7 +82,7 @@ public final class SandboxStarter {
           + " has no user namespace or no /proc, which a template's children need; running one-shot jails");
       return null;
     }
-    TemplateCgroups.sweepOrphans(TemplateCgroups.parents(cgroups));
+    TemplateCgroups.sweepOrphans(cgroups.parents());
     TemplateJails templates = new TemplateJails(
         flavour -> Template.start(flavour, profile, cgroups, settings, command, uids.next(), io, TemplateJails.START_WAIT),
         oneShot, limits, settings, io, log);

@@ -61,14 +61,6 @@ final class TemplateCgroups {
     };
   }
 
-  /** The directories template groups go in (v1: one per controller; v2: the jails parent). */
-  static List<Path> parents(Cgroups platform) {
-    return switch (platform.mode()) {
-      case V1 -> List.of(platform.memoryParent(), platform.pidsParent());
-      case V2 -> List.of(platform.memoryParent());
-      case NONE -> List.of();
-    };
-  }
 
   private static String name(int hostUid) {
     // The server's pid in the name lets a later server remove what a killed one left.
@@ -185,7 +177,7 @@ final class TemplateCgroups {
     for (Path root : roots) {
       Path group = root.resolve(name);
       for (int attempt = 0; attempt < 50 && hasMembers(group); attempt++) {
-        killMembers(group);
+        Cgroups.killMembers(group);
         sleep();
       }
       if (hasMembers(group)) {
@@ -210,17 +202,10 @@ final class TemplateCgroups {
       return;
     }
     for (Path root : roots) {
-      Path group = root.resolve(name);
-      for (int attempt = 0; attempt < 50 && Files.isDirectory(group); attempt++) {
-        killMembers(group);
-        try {
-          Files.deleteIfExists(group);
-        } catch (IOException e) {
-          sleep();
-        }
-      }
+      Cgroups.killAndRemove(root.resolve(name));
     }
   }
+
 
   /** Removes the template's own directories (at its end, once its children are gone). */
   void removeAll() {
@@ -242,17 +227,6 @@ final class TemplateCgroups {
     }
   }
 
-  private static void killMembers(Path group) {
-    try {
-      for (String line : Files.readAllLines(group.resolve("cgroup.procs"))) {
-        if (!line.isBlank()) {
-          ProcessHandle.of(Long.parseLong(line.trim())).ifPresent(ProcessHandle::destroyForcibly);
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      // The group or its members went away meanwhile.
-    }
-  }
 
   private static void write(Path file, String value) throws IOException {
     Files.writeString(file, value, StandardCharsets.US_ASCII);
