@@ -6,6 +6,7 @@ import com.google.cloud.functions.HttpResponse;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
+import dev.pyexec.jailer.Cancellation;
 import dev.pyexec.jailer.ExecutionOutcome;
 import dev.pyexec.jailer.Sandbox;
 import dev.pyexec.jailer.SandboxHealth;
@@ -30,6 +31,8 @@ import java.util.Map;
 public final class ExecuteFunction implements HttpFunction {
   private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().serializeNulls().create();
   private static final Duration POOL_STATUS_EVERY = Duration.ofSeconds(60);
+  /** How often the connections of running requests are checked for a client that hung up. */
+  private static final Duration DISCONNECT_CHECK_EVERY = Duration.ofMillis(200);
   private static final String USAGE = """
       pyexec: runs the main() of a Python script in an nsjail sandbox.
 
@@ -48,15 +51,22 @@ public final class ExecuteFunction implements HttpFunction {
   private final AdmissionControl admission;
   private final SecureRandom random = new SecureRandom();
   private final String profile;
+  private final ComponentHealth components;
+  private final DisconnectWatcher disconnects;
 
   /** What the invoker calls: configuration from the environment, the real sandbox. */
   public ExecuteFunction() {
-    this(ServiceConfig.fromEnvironment(System.getenv(), Runtime.getRuntime().availableProcessors()),
-        new RequestLog(System.out::println));
+    this(ServiceConfig.fromEnvironment(System.getenv(), Runtime.getRuntime().availableProcessors(),
+        Runtime.getRuntime().maxMemory()), new RequestLog(System.out::println));
   }
 
   private ExecuteFunction(ServiceConfig config, RequestLog log) {
-    this(config, startSandbox(config, log), log);
+    this(config, log, new ComponentHealth(log));
+  }
+
+  private ExecuteFunction(ServiceConfig config, RequestLog log, ComponentHealth components) {
+    this(config, startSandbox(config, log, components), log, components,
+        new DisconnectWatcher(DISCONNECT_CHECK_EVERY));
     PoolStatusLog poolStatus = new PoolStatusLog(sandbox, log).start(POOL_STATUS_EVERY);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       poolStatus.close();
@@ -65,7 +75,14 @@ public final class ExecuteFunction implements HttpFunction {
   }
 
   ExecuteFunction(ServiceConfig config, Sandbox sandbox, RequestLog log) {
+    this(config, sandbox, log, new ComponentHealth(log), new DisconnectWatcher(DISCONNECT_CHECK_EVERY));
+  }
+
+  ExecuteFunction(ServiceConfig config, Sandbox sandbox, RequestLog log, ComponentHealth components,
+      DisconnectWatcher disconnects) {
     this.config = config;
+    this.components = components;
+    this.disconnects = disconnects;
     this.sandbox = sandbox;
     this.log = log;
     this.bodies = new BodyReader(config.bodyLimitBytes());
@@ -75,7 +92,10 @@ public final class ExecuteFunction implements HttpFunction {
     this.profile = sandbox.health().profile();
   }
 
-  private static Sandbox startSandbox(ServiceConfig config, RequestLog log) {
+  private static Sandbox startSandbox(ServiceConfig config, RequestLog log, ComponentHealth components) {
+    // Any thread that dies uncaught from here on (the engine's maintainers included) is reported.
+    Thread.setDefaultUncaughtExceptionHandler(components);
+    log.event(config.heapFit().lowered() ? "WARNING" : "INFO", "memory: " + config.heapFit().explanation());
     Sandbox sandbox = new SandboxStarter(config.sandbox(), line -> log.event("INFO", line))
         .start(config.pool());
     SandboxHealth health = sandbox.health();
@@ -102,7 +122,11 @@ public final class ExecuteFunction implements HttpFunction {
       Reply reply = route(method, path, request, fields);
       status = reply.status();
       outcome = reply.kind();
-      send(response, reply);
+      try {
+        send(response, reply);
+      } catch (IOException e) {
+        outcome = outcome + "+client_gone"; // the answer was ready; nobody was left to take it
+      }
     } catch (ApiError e) {
       status = e.status();
       outcome = e.kind();
@@ -111,6 +135,9 @@ public final class ExecuteFunction implements HttpFunction {
       status = 500;
       outcome = "internal_error";
       fields.put("exception", t.toString());
+      if (t instanceof VirtualMachineError) {
+        components.failed("http", t); // out of memory: this instance cannot be trusted to serve
+      }
       sendQuietly(response, new Reply(500, "internal_error", errorBody(
           "The server failed while handling this request; this is not the script's fault", "internal_error"),
           Map.of()));
@@ -159,8 +186,23 @@ public final class ExecuteFunction implements HttpFunction {
     fields.put("script_bytes", parsed.scriptBytes());
     fields.put("timeout_s", parsed.timeout().toMillis() / 1000.0);
     ExecutionOutcome outcome;
-    try (AdmissionControl.Permit permit = admission.admit()) {
-      outcome = sandbox.execute(new ScriptJob(parsed.script(), parsed.timeout()));
+    Cancellation cancellation = new Cancellation();
+    try (DisconnectWatcher.Watch watch = disconnects.watch(ClientConnection.of(request), cancellation::cancel);
+        AdmissionControl.Permit permit = admission.admit()) {
+      if (!cancellation.isCancelled()) {
+        outcome = sandbox.execute(new ScriptJob(parsed.script(), parsed.timeout()), cancellation);
+      } else {
+        outcome = null; // hung up while waiting for a slot: never started
+      }
+    }
+    if (cancellation.isCancelled()) {
+      fields.put("sandbox_profile", profile);
+      if (outcome != null) {
+        fields.put("run_ms", outcome.elapsed().toNanos() / 1_000_000.0);
+      }
+      // 499, as proxies log it: the caller closed the connection; the execution was ended.
+      return new Reply(499, "client_gone", errorBody("the client closed the connection; the execution was ended",
+          "client_gone"), Map.of());
     }
     fields.put("sandbox_profile", profile);
     fields.put("jail", outcome.jailSource());
@@ -176,17 +218,21 @@ public final class ExecuteFunction implements HttpFunction {
 
   private Reply health() {
     SandboxHealth health = sandbox.health();
+    boolean healthy = health.healthy() && components.healthy();
     JsonObject body = new JsonObject();
-    body.addProperty("status", health.healthy() ? "healthy" : "unhealthy");
+    body.addProperty("status", healthy ? "healthy" : "unhealthy");
     body.addProperty("sandbox_profile", health.profile());
     if (!health.healthy()) {
       body.addProperty("error", "the sandbox is unavailable on this instance");
+    } else if (!components.healthy()) {
+      body.addProperty("error", "a component of this instance failed (the log says why); it needs replacing");
+      body.add("failed_components", GSON.toJsonTree(components.failedComponents()));
     }
     if (!health.pool().isEmpty()) {
       body.add("pool", GSON.toJsonTree(health.pool()));
     }
-    return new Reply(health.healthy() ? 200 : 503, health.healthy() ? "healthy" : "unhealthy", GSON.toJson(body),
-        health.healthy() ? Map.of() : Map.of("Retry-After", "5"));
+    return new Reply(healthy ? 200 : 503, healthy ? "healthy" : "unhealthy", GSON.toJson(body),
+        healthy ? Map.of() : Map.of("Retry-After", "5"));
   }
 
   private static void requireMethod(String method, String allowed) throws ApiError {

@@ -22,9 +22,16 @@ record ServiceConfig(
     int bodyLimitBytes,
     int concurrency,
     int queueSize,
-    Duration queueWait) {
+    Duration queueWait,
+    HeapBudget.Fit heapFit) {
 
+  /** Without a heap bound (tests, tools): as if the heap were unlimited. */
   static ServiceConfig fromEnvironment(Map<String, String> env, int cpus) {
+    return fromEnvironment(env, cpus, Long.MAX_VALUE);
+  }
+
+  /** @param maxHeapBytes {@code Runtime.maxMemory()}: concurrency and queue are lowered to fit it */
+  static ServiceConfig fromEnvironment(Map<String, String> env, int cpus, long maxHeapBytes) {
     Reader r = new Reader(env);
     int concurrency = r.integer("PYEXEC_MAX_CONCURRENCY", Math.max(2, Math.min(16, 2 * cpus)), 1, 1024);
     int maxTimeout = r.integer("PYEXEC_MAX_TIMEOUT_S", 30, 1, 3600);
@@ -43,16 +50,21 @@ record ServiceConfig(
         Duration.ofSeconds(maxTimeout));
     PoolSettings pool = poolSettings(r, cpus);
     int scriptLimit = r.integer("PYEXEC_SCRIPT_LIMIT_BYTES", 256 * 1024, 1024, 16 << 20);
+    // JSON escaping can make a script's body several times its own size.
+    int bodyLimit = r.integer("PYEXEC_BODY_LIMIT_BYTES", Math.max(2 << 20, scriptLimit * 7), 1024, 256 << 20);
+    int queueSize = r.integer("PYEXEC_QUEUE_SIZE", 8 * concurrency, 0, 100_000);
+    HeapBudget.Fit fit = HeapBudget.of(maxHeapBytes, sandbox.stdoutLimitBytes(), sandbox.resultLimitBytes(), bodyLimit)
+        .fit(concurrency, queueSize);
     ServiceConfig config = new ServiceConfig(
         sandbox,
         pool,
         Duration.ofMillis(Math.round(defaultTimeout * 1000)),
         scriptLimit,
-        // JSON escaping can make a script's body several times its own size.
-        r.integer("PYEXEC_BODY_LIMIT_BYTES", Math.max(2 << 20, scriptLimit * 7), 1024, 256 << 20),
-        concurrency,
-        r.integer("PYEXEC_QUEUE_SIZE", 8 * concurrency, 0, 100_000),
-        Duration.ofMillis(r.integer("PYEXEC_QUEUE_WAIT_MS", 10_000, 0, 600_000)));
+        bodyLimit,
+        fit.concurrency(),
+        fit.queueSize(),
+        Duration.ofMillis(r.integer("PYEXEC_QUEUE_WAIT_MS", 10_000, 0, 600_000)),
+        fit);
     r.failIfProblems();
     return config;
   }

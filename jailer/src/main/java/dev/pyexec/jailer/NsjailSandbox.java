@@ -31,6 +31,11 @@ public final class NsjailSandbox implements Sandbox {
 
   @Override
   public ExecutionOutcome execute(ScriptJob job) {
+    return execute(job, new Cancellation());
+  }
+
+  @Override
+  public ExecutionOutcome execute(ScriptJob job, Cancellation cancellation) {
     if (job.timeout().compareTo(settings.maxTimeout()) > 0) {
       throw new IllegalArgumentException("timeout " + job.timeout() + " is over the maximum "
           + settings.maxTimeout());
@@ -43,6 +48,8 @@ public final class NsjailSandbox implements Sandbox {
           .withJailSource("none"));
     }
     Jail jail = lease.jail();
+    // Closing the jail ends its PID namespace; run() then sees the channel end and returns.
+    cancellation.onCancel(jail::close);
     ExecutionOutcome outcome;
     try {
       RawRun run = jail.run(job.script(), job.timeout());
@@ -51,7 +58,8 @@ public final class NsjailSandbox implements Sandbox {
       jail.close();
       throw e;
     }
-    return track(outcome);
+    // A jail killed because its caller left says nothing about this instance's health.
+    return cancellation.isCancelled() ? outcome : track(outcome);
   }
 
   /** Jails that keep failing mean this instance can no longer sandbox: say so in /health. */
