@@ -12,7 +12,7 @@ import java.util.Optional;
  * reflectively (the function's class loader does not see Jetty's types). Empty when the shape
  * is not the expected one: the request is then simply not watched.
  */
-record ClientConnection(InetSocketAddress local, InetSocketAddress remote) {
+record ClientConnection(InetSocketAddress local, InetSocketAddress remote, Object endPoint) {
 
   static Optional<ClientConnection> of(HttpRequest request) {
     try {
@@ -22,14 +22,27 @@ record ClientConnection(InetSocketAddress local, InetSocketAddress remote) {
       Object meta = call(jetty, "getConnectionMetaData");
       Object local = call(meta, "getLocalSocketAddress");
       Object remote = call(meta, "getRemoteSocketAddress");
+      Object endPoint = call(call(meta, "getConnection"), "getEndPoint");
       if (local instanceof InetSocketAddress l && remote instanceof InetSocketAddress r
           && l.getAddress() != null && r.getAddress() != null) {
-        return Optional.of(new ClientConnection(l, r));
+        return Optional.of(new ClientConnection(l, r, endPoint));
       }
     } catch (ReflectiveOperationException | RuntimeException e) {
       // Not the invoker's request (a test double) or another invoker version: not watched.
     }
     return Optional.empty();
+  }
+
+  /**
+   * Closes the connection under the request: a read blocked on it fails at once. For a client
+   * too slow to be worth waiting for; best effort.
+   */
+  void abort() {
+    try {
+      call(endPoint, "close");
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      // Already closed, or not closable this way: Jetty's idle timeout still applies.
+    }
   }
 
   /** Calls a public no-argument method through a public type that declares it. */

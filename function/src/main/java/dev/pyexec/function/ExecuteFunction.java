@@ -21,6 +21,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The HTTP face of the service: POST /execute runs a script in the sandbox, GET /health says
@@ -53,6 +54,7 @@ public final class ExecuteFunction implements HttpFunction {
   private final String profile;
   private final ComponentHealth components;
   private final DisconnectWatcher disconnects;
+  private final ReadDeadline readDeadline;
 
   /** What the invoker calls: configuration from the environment, the real sandbox. */
   public ExecuteFunction() {
@@ -83,6 +85,7 @@ public final class ExecuteFunction implements HttpFunction {
     this.config = config;
     this.components = components;
     this.disconnects = disconnects;
+    this.readDeadline = new ReadDeadline(config.bodyReadTimeout());
     this.sandbox = sandbox;
     this.log = log;
     this.bodies = new BodyReader(config.bodyLimitBytes());
@@ -125,7 +128,9 @@ public final class ExecuteFunction implements HttpFunction {
       try {
         send(response, reply);
       } catch (IOException e) {
-        outcome = outcome + "+client_gone"; // the answer was ready; nobody was left to take it
+        if (!outcome.equals("client_gone")) {
+          outcome = outcome + "+client_gone"; // the answer was ready; nobody was left to take it
+        }
       }
     } catch (ApiError e) {
       status = e.status();
@@ -176,18 +181,25 @@ public final class ExecuteFunction implements HttpFunction {
           "Content-Encoding " + encoding + " is not supported; send the JSON uncompressed");
     }
     byte[] body;
-    try {
-      body = bodies.read(request.getContentLength(), request.getInputStream());
-    } catch (IOException e) {
-      throw ApiError.badRequest("the request body could not be read to its end (" + e.getClass().getSimpleName()
-          + "); was it shorter than its Content-Length?");
+    Optional<ClientConnection> connection = ClientConnection.of(request);
+    try (ReadDeadline.Handle deadline = readDeadline.start(connection)) {
+      try {
+        body = bodies.read(request.getContentLength(), request.getInputStream());
+      } catch (IOException e) {
+        if (deadline.expired()) {
+          throw new ApiError(408, "request_timeout", "the request body did not arrive within "
+              + readDeadline.limit().toSeconds() + " s; the connection was closed");
+        }
+        throw ApiError.badRequest("the request body could not be read to its end (" + e.getClass().getSimpleName()
+            + "): it ended before its announced length or final chunk, or stalled");
+      }
     }
     ExecuteRequest parsed = parser.parse(body);
     fields.put("script_bytes", parsed.scriptBytes());
     fields.put("timeout_s", parsed.timeout().toMillis() / 1000.0);
     ExecutionOutcome outcome;
     Cancellation cancellation = new Cancellation();
-    try (DisconnectWatcher.Watch watch = disconnects.watch(ClientConnection.of(request), cancellation::cancel);
+    try (DisconnectWatcher.Watch watch = disconnects.watch(connection, cancellation::cancel);
         AdmissionControl.Permit permit = admission.admit()) {
       if (!cancellation.isCancelled()) {
         outcome = sandbox.execute(new ScriptJob(parsed.script(), parsed.timeout()), cancellation);

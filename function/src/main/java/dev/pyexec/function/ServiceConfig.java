@@ -23,6 +23,7 @@ record ServiceConfig(
     int concurrency,
     int queueSize,
     Duration queueWait,
+    Duration bodyReadTimeout,
     HeapBudget.Fit heapFit) {
 
   /** Without a heap bound (tests, tools): as if the heap were unlimited. */
@@ -64,6 +65,7 @@ record ServiceConfig(
         fit.concurrency(),
         fit.queueSize(),
         Duration.ofMillis(r.integer("PYEXEC_QUEUE_WAIT_MS", 10_000, 0, 600_000)),
+        Duration.ofSeconds(r.integer("PYEXEC_BODY_READ_TIMEOUT_S", 30, 1, 3600)),
         fit);
     r.failIfProblems();
     return config;

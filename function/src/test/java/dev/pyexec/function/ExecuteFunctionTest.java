@@ -27,7 +27,8 @@ class ExecuteFunctionTest {
   private static ServiceConfig config(int concurrency, int queue, long waitMillis) {
     ServiceConfig base = ServiceConfig.fromEnvironment(Map.of("PYEXEC_NSJAIL", "/nonexistent/nsjail"), 2);
     return new ServiceConfig(base.sandbox(), base.pool(), base.defaultTimeout(), base.scriptLimitBytes(),
-        base.bodyLimitBytes(), concurrency, queue, Duration.ofMillis(waitMillis), base.heapFit());
+        base.bodyLimitBytes(), concurrency, queue, Duration.ofMillis(waitMillis), base.bodyReadTimeout(),
+        base.heapFit());
   }
 
   private static ExecutionOutcome outcome(Kind kind, String message, String stdout) {
