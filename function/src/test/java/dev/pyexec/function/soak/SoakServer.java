@@ -40,6 +40,8 @@ final class SoakServer implements AutoCloseable {
     builder.redirectErrorStream(true);
     builder.redirectOutput(log.toFile());
     SoakServer server = new SoakServer(builder.start(), URI.create("http://127.0.0.1:" + port), log);
+    // A soak stopped from outside (Ctrl-C, SIGTERM) must not leave its server running.
+    Runtime.getRuntime().addShutdownHook(new Thread(server.process::destroyForcibly));
     server.awaitHealthy();
     return server;
   }
