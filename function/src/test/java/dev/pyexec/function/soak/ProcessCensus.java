@@ -219,6 +219,18 @@ final class ProcessCensus {
   double liveHeapMb() {
     try {
       run(jcmd.toString(), Long.toString(server), "GC.run");
+      return heapUsedMb();
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
+  }
+
+  /** Heap in use right now (live and garbage), in MiB; negative when it cannot be measured. */
+  double heapUsedMb() {
+    try {
       String info = run(jcmd.toString(), Long.toString(server), "GC.heap_info");
       Matcher m = HEAP_USED.matcher(info);
       long kb = 0;
@@ -228,6 +240,19 @@ final class ProcessCensus {
         any = true;
       }
       return any ? kb / 1024.0 : -1;
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
+  }
+
+  /** The server's -Xmx (MaxHeapSize), in MiB; negative when it cannot be read. */
+  double maxHeapMb() {
+    try {
+      Matcher m = Pattern.compile("MaxHeapSize=(\\d+)").matcher(run(jcmd.toString(), Long.toString(server), "VM.flags"));
+      return m.find() ? Long.parseLong(m.group(1)) / 1048576.0 : -1;
     } catch (IOException e) {
       return -1;
     } catch (InterruptedException e) {

@@ -88,10 +88,14 @@ public final class Soak {
           loadStart + Duration.ofSeconds(SECONDS).minus(CALM_END).toNanos(), loadStart);
       Thread chaosThread = new Thread(chaos, "chaos");
       chaosThread.start();
+      HeapPeak heapPeak = new HeapPeak(census, loadStart + Duration.ofSeconds(SECONDS).toNanos());
+      Thread heapThread = new Thread(heapPeak, "heap-peak");
+      heapThread.start();
       ConcurrentLinkedQueue<Answer> answers = new ConcurrentLinkedQueue<>();
       drive(execute, mix, CLIENTS, rate, Duration.ofSeconds(SECONDS), answers);
       double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
       chaosThread.join();
+      heapThread.join();
 
       Tally tally = Tally.of(answers, chaos, CHAOS_MARGIN, DEFAULT_TIMEOUT_S, QUEUE_WAIT_S);
       System.out.printf(Locale.ROOT, "soak: sent %d requests in %d s (%.1f/s; the last answered after %.1f s), by case: %s%n",
@@ -123,9 +127,10 @@ public final class Soak {
       System.out.println(String.format(Locale.ROOT,
           "SOAK-CHECKS capacity_per_s=%.1f driven_per_s=%.1f broken_responses=%d missing_retry_after=%d"
               + " late_admitted=%d unexpected_status=%d hit_by_chaos=%d leaked_threads=%d health_after=%d"
-              + " next_%d_ok=%d total_s=%.0f",
+              + " next_%d_ok=%d peak_heap_mb=%.0f max_heap_mb=%.0f out_of_memory_errors=%d total_s=%.0f",
           capacity, answers.size() / (double) SECONDS, tally.broken, tally.missingRetryAfter, tally.lateAdmitted,
           tally.unexpected, tally.hitByChaos, leakedThreads, health, CHECK_REQUESTS, checked,
+          heapPeak.peakMb(), census.maxHeapMb(), outOfMemoryErrors(log),
           (System.nanoTime() - started) / 1e9));
       tally.examples.forEach(e -> System.out.println("soak: " + e));
       chaos.victims.stream().limit(5).forEach(v -> System.out.println("soak: chaos killed " + v));
@@ -144,6 +149,7 @@ public final class Soak {
       check(failures, leakedThreads == 0, "busy threads left over: " + leakedThreads);
       check(failures, heapGrowth <= HEAP_GROWTH_LIMIT_MB, "live heap grew by " + heapGrowth + " MiB");
       check(failures, health == 200, "/health after the run: " + health);
+      check(failures, outOfMemoryErrors(log) == 0, "OutOfMemoryError in the server log: " + outOfMemoryErrors(log));
       check(failures, checked == CHECK_REQUESTS, "of the next " + CHECK_REQUESTS + " requests, right: " + checked);
     }
     if (!failures.isEmpty()) {
@@ -153,6 +159,42 @@ public final class Soak {
     }
     System.out.println("SOAK PASSED");
     System.exit(0);
+  }
+
+  private static long outOfMemoryErrors(Path log) {
+    try (var lines = java.nio.file.Files.lines(log, StandardCharsets.UTF_8)) {
+      return lines.filter(l -> l.contains("OutOfMemoryError")).count();
+    } catch (IOException | java.io.UncheckedIOException e) {
+      return -1;
+    }
+  }
+
+  /** The heap in use, sampled every second during the load: its highest value. */
+  static final class HeapPeak implements Runnable {
+    private final ProcessCensus census;
+    private final long until;
+    private volatile double peak;
+
+    HeapPeak(ProcessCensus census, long untilNanos) {
+      this.census = census;
+      this.until = untilNanos;
+    }
+
+    @Override
+    public void run() {
+      while (System.nanoTime() < until) {
+        peak = Math.max(peak, census.heapUsedMb());
+        try {
+          Thread.sleep(1000);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+
+    double peakMb() {
+      return peak;
+    }
   }
 
   private static void check(List<String> failures, boolean ok, String what) {

@@ -51,7 +51,12 @@ record SoakCase(String name, boolean good, int weight, Set<Integer> statuses, Lo
         expect("tmp_fill", 3, HOSTILE, n -> body("def main():\n    chunk = b'x' * (1024 * 1024)\n"
             + "    for k in range(100):\n        with open('/tmp/fill%d' % k, 'wb') as f:\n"
             + "            for _ in range(8):\n                f.write(chunk)", 5.0)),
-        expect("close_fds", 3, HOSTILE, n -> body("import os\ndef main():\n    os.closerange(0, 1024)\n    return 1", 3.0)));
+        expect("close_fds", 3, HOSTILE, n -> body("import os\ndef main():\n    os.closerange(0, 1024)\n    return 1", 3.0)),
+        // Past the result cap (8 MiB): the server must refuse it without holding copies of it all.
+        expect("result_over_cap", 3, Set.of(400), n -> body("def main():\n    return 'x' * (9 << 20)", 5.0)),
+        // Just under the caps: an 8 MB answer and 1 MiB of stdout, the most one execution may cost the heap.
+        expect("result_at_cap", 2, HOSTILE, n -> body("import sys\ndef main():\n    sys.stdout.write('y' * (1 << 20))\n"
+            + "    return 'x' * ((8 << 20) - 64)", 5.0)));
   }
 
   private static SoakCase good(String name, int weight, LongFunction<byte[]> body, BiPredicate<Long, JsonObject> check) {
