@@ -38,10 +38,10 @@ final class DisconnectWatcher {
   /** Watches the connection until the returned handle is closed; {@code onGone} runs at most once. */
   Watch watch(Optional<ClientConnection> connection, Runnable onGone) {
     if (connection.isEmpty()) {
-      return new Watch(null, null, null, onGone);
+      return new Watch("-", "-", onGone);
     }
     ClientConnection c = connection.get();
-    Watch watch = new Watch(key(c, false), key(c, true), c, onGone);
+    Watch watch = new Watch(key(c, false), key(c, true), onGone);
     watched.put(watch, Boolean.TRUE);
     ensureRunning();
     return watch;
@@ -126,30 +126,17 @@ final class DisconnectWatcher {
   final class Watch implements AutoCloseable {
     private final String key4;
     private final String key6;
-    private final ClientConnection connection;
     private final Runnable onGone;
     private volatile boolean seen;
-    private volatile boolean reported;
 
-    private Watch(String key4, String key6, ClientConnection connection, Runnable onGone) {
+    private Watch(String key4, String key6, Runnable onGone) {
       this.key4 = key4;
       this.key6 = key6;
-      this.connection = connection;
       this.onGone = onGone;
     }
 
     private void gone() {
-      reported = true;
       onGone.run();
-    }
-
-    /** Whether the client was seen to hang up. */
-    boolean clientGone() {
-      return reported;
-    }
-
-    boolean watching() {
-      return connection != null;
     }
 
     @Override

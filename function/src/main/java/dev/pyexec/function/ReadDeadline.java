@@ -33,10 +33,10 @@ final class ReadDeadline {
 
   /** Starts the clock for one body; closing the handle stops it. */
   Handle start(Optional<ClientConnection> connection) {
+    Handle handle = new Handle();
     if (connection.isEmpty()) {
-      return new Handle(null);
+      return handle;
     }
-    Handle handle = new Handle(null);
     handle.task = timer.schedule(() -> {
       handle.expired = true;
       connection.get().abort();
@@ -47,10 +47,6 @@ final class ReadDeadline {
   static final class Handle implements AutoCloseable {
     private volatile ScheduledFuture<?> task;
     private volatile boolean expired;
-
-    private Handle(ScheduledFuture<?> task) {
-      this.task = task;
-    }
 
     boolean expired() {
       return expired;
