@@ -31,7 +31,7 @@ import java.util.Optional;
  */
 public final class ExecuteFunction implements HttpFunction {
   private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().serializeNulls().create();
-  private static final Duration POOL_STATUS_EVERY = Duration.ofSeconds(60);
+  private static final Duration ENGINE_STATUS_EVERY = Duration.ofSeconds(60);
   /** How often the connections of running requests are checked for a client that hung up. */
   private static final Duration DISCONNECT_CHECK_EVERY = Duration.ofMillis(200);
   private static final String USAGE = """
@@ -52,6 +52,7 @@ public final class ExecuteFunction implements HttpFunction {
   private final AdmissionControl admission;
   private final SecureRandom random = new SecureRandom();
   private final String profile;
+  private final String engine;
   private final ComponentHealth components;
   private final DisconnectWatcher disconnects;
   private final ReadDeadline readDeadline;
@@ -69,9 +70,9 @@ public final class ExecuteFunction implements HttpFunction {
   private ExecuteFunction(ServiceConfig config, RequestLog log, ComponentHealth components) {
     this(config, startSandbox(config, log, components), log, components,
         new DisconnectWatcher(DISCONNECT_CHECK_EVERY));
-    PoolStatusLog poolStatus = new PoolStatusLog(sandbox, log).start(POOL_STATUS_EVERY);
+    EngineStatusLog engineStatus = new EngineStatusLog(sandbox, log).start(ENGINE_STATUS_EVERY);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      poolStatus.close();
+      engineStatus.close();
       sandbox.close();
     }, "sandbox-shutdown"));
   }
@@ -92,7 +93,9 @@ public final class ExecuteFunction implements HttpFunction {
     this.parser = new RequestParser(config.scriptLimitBytes(), config.defaultTimeout(),
         config.sandbox().maxTimeout());
     this.admission = new AdmissionControl(config.concurrency(), config.queueSize(), config.queueWait());
-    this.profile = sandbox.health().profile();
+    SandboxHealth health = sandbox.health();
+    this.profile = health.profile();
+    this.engine = health.engine();
   }
 
   private static Sandbox startSandbox(ServiceConfig config, RequestLog log, ComponentHealth components) {
@@ -100,10 +103,11 @@ public final class ExecuteFunction implements HttpFunction {
     Thread.setDefaultUncaughtExceptionHandler(components);
     log.event(config.heapFit().lowered() ? "WARNING" : "INFO", "memory: " + config.heapFit().explanation());
     Sandbox sandbox = new SandboxStarter(config.sandbox(), line -> log.event("INFO", line))
-        .start(config.pool());
+        .start(config.engine());
     SandboxHealth health = sandbox.health();
     if (health.healthy()) {
-      log.event("INFO", "ready: sandbox profile " + health.profile() + ", " + config.concurrency()
+      log.event("INFO", "ready: sandbox profile " + health.profile() + ", engine " + health.engine() + ", "
+          + config.concurrency()
           + " executions at once, queue " + config.queueSize());
     } else {
       log.event("ERROR", "NOT serving executions, the sandbox is unavailable: " + health.detail());
@@ -217,6 +221,7 @@ public final class ExecuteFunction implements HttpFunction {
           "client_gone"), Map.of());
     }
     fields.put("sandbox_profile", profile);
+    fields.put("engine", engine);
     fields.put("jail", outcome.jailSource());
     fields.put("stdout_bytes", outcome.stdout().bytes().length);
     fields.put("run_ms", outcome.elapsed().toNanos() / 1_000_000.0);
@@ -234,14 +239,15 @@ public final class ExecuteFunction implements HttpFunction {
     JsonObject body = new JsonObject();
     body.addProperty("status", healthy ? "healthy" : "unhealthy");
     body.addProperty("sandbox_profile", health.profile());
+    body.addProperty("engine", health.engine());
     if (!health.healthy()) {
       body.addProperty("error", "the sandbox is unavailable on this instance");
     } else if (!components.healthy()) {
       body.addProperty("error", "a component of this instance failed (the log says why); it needs replacing");
       body.add("failed_components", GSON.toJsonTree(components.failedComponents()));
     }
-    if (!health.pool().isEmpty()) {
-      body.add("pool", GSON.toJsonTree(health.pool()));
+    if (!health.engineStats().isEmpty()) {
+      body.add("engine_status", GSON.toJsonTree(health.engineStats()));
     }
     return new Reply(healthy ? 200 : 503, healthy ? "healthy" : "unhealthy", GSON.toJson(body),
         healthy ? Map.of() : Map.of("Retry-After", "5"));

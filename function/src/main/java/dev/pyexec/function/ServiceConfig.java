@@ -1,6 +1,7 @@
 package dev.pyexec.function;
 
-import dev.pyexec.jailer.PoolSettings;
+import dev.pyexec.jailer.EngineSettings;
+import dev.pyexec.jailer.TemplateSettings;
 import dev.pyexec.jailer.SandboxSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +17,7 @@ import java.util.Map;
  */
 record ServiceConfig(
     SandboxSettings sandbox,
-    PoolSettings pool,
+    EngineSettings engine,
     Duration defaultTimeout,
     int scriptLimitBytes,
     int bodyLimitBytes,
@@ -49,7 +50,7 @@ record ServiceConfig(
         r.integer("PYEXEC_STDOUT_LIMIT_BYTES", 1 << 20, 1024, 64 << 20),
         r.integer("PYEXEC_RESULT_LIMIT_BYTES", 8 << 20, 1024, 64 << 20),
         Duration.ofSeconds(maxTimeout));
-    PoolSettings pool = poolSettings(r, cpus);
+    EngineSettings engine = engineSettings(r);
     int scriptLimit = r.integer("PYEXEC_SCRIPT_LIMIT_BYTES", 256 * 1024, 1024, 16 << 20);
     // JSON escaping can make a script's body several times its own size.
     int bodyLimit = r.integer("PYEXEC_BODY_LIMIT_BYTES", Math.max(2 << 20, scriptLimit * 7), 1024, 256 << 20);
@@ -58,7 +59,7 @@ record ServiceConfig(
         .fit(concurrency, queueSize);
     ServiceConfig config = new ServiceConfig(
         sandbox,
-        pool,
+        engine,
         Duration.ofMillis(Math.round(defaultTimeout * 1000)),
         scriptLimit,
         bodyLimit,
@@ -71,21 +72,20 @@ record ServiceConfig(
     return config;
   }
 
-  private static PoolSettings poolSettings(Reader r, int cpus) {
-    PoolSettings d = PoolSettings.defaults(cpus);
-    boolean enabled = r.flag("PYEXEC_POOL", true);
-    int plainMin = r.integer("PYEXEC_POOL_PLAIN_MIN", d.plainMin(), 0, 256);
-    int plainMax = r.integer("PYEXEC_POOL_PLAIN_MAX", Math.max(plainMin, d.plainMax()), 0, 256);
-    int dataMin = r.integer("PYEXEC_POOL_DATA_MIN", d.dataMin(), 0, 256);
-    int dataMax = r.integer("PYEXEC_POOL_DATA_MAX", Math.max(dataMin, d.dataMax()), 0, 256);
-    if (plainMax < plainMin || dataMax < dataMin) {
-      r.problem("pool maximum below minimum (PYEXEC_POOL_*_MIN/MAX)");
-      return PoolSettings.off();
-    }
-    return new PoolSettings(enabled, plainMin, plainMax, dataMin, dataMax,
-        Duration.ofSeconds(r.integer("PYEXEC_POOL_MAX_IDLE_S", (int) d.maxIdle().toSeconds(), 1, 3600)),
-        r.integer("PYEXEC_POOL_REFILL_PARALLELISM", d.refillParallelism(), 1, 64),
-        r.integer("PYEXEC_POOL_MEMORY_MB", d.memoryCeilingMb(), 0, 1 << 20));
+  private static EngineSettings engineSettings(Reader r) {
+    TemplateSettings d = TemplateSettings.defaults();
+    TemplateSettings template = new TemplateSettings(
+        r.integer("PYEXEC_TEMPLATE_MAX_EXECUTIONS", (int) d.maxExecutions(), 1, 100_000_000),
+        Duration.ofSeconds(r.integer("PYEXEC_TEMPLATE_MAX_AGE_S", (int) d.maxAge().toSeconds(), 1, 7 * 24 * 3600)));
+    String engine = r.string("PYEXEC_ENGINE", "template").toLowerCase();
+    return switch (engine) {
+      case "template" -> new EngineSettings(EngineSettings.Engine.TEMPLATE, template);
+      case "oneshot" -> new EngineSettings(EngineSettings.Engine.ONESHOT, template);
+      default -> {
+        r.problem("PYEXEC_ENGINE=" + engine + " must be template or oneshot");
+        yield EngineSettings.defaults();
+      }
+    };
   }
 
   /** Collects every bad variable, so the operator fixes them in one go. */
@@ -136,18 +136,6 @@ record ServiceConfig(
         problem(name + "=" + value + " is not a number");
         return fallback;
       }
-    }
-
-    boolean flag(String name, boolean fallback) {
-      String value = string(name, fallback ? "on" : "off").toLowerCase();
-      return switch (value) {
-        case "on", "true", "1", "yes" -> true;
-        case "off", "false", "0", "no" -> false;
-        default -> {
-          problem(name + "=" + value + " must be on or off");
-          yield fallback;
-        }
-      };
     }
 
     /** A path, or a bare name looked up on PATH like a shell would. */

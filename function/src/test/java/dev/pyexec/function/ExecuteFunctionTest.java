@@ -26,7 +26,7 @@ class ExecuteFunctionTest {
 
   private static ServiceConfig config(int concurrency, int queue, long waitMillis) {
     ServiceConfig base = ServiceConfig.fromEnvironment(Map.of("PYEXEC_NSJAIL", "/nonexistent/nsjail"), 2);
-    return new ServiceConfig(base.sandbox(), base.pool(), base.defaultTimeout(), base.scriptLimitBytes(),
+    return new ServiceConfig(base.sandbox(), base.engine(), base.defaultTimeout(), base.scriptLimitBytes(),
         base.bodyLimitBytes(), concurrency, queue, Duration.ofMillis(waitMillis), base.bodyReadTimeout(),
         base.heapFit());
   }

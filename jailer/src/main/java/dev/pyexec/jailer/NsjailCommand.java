@@ -1,5 +1,6 @@
 package dev.pyexec.jailer;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,6 +71,49 @@ public final class NsjailCommand {
     cmd.add("-B");
     cmd.add(runnerInJail);
     cmd.add(flavour.preload());
+    return List.copyOf(cmd);
+  }
+
+  /**
+   * The long-lived jail of a template: the same system view, uid mapping and namespaces, with
+   * the template's policy (see {@link JailAssets#templatePolicy}), no time limit, its /tmp bound
+   * from a private host directory that holds its socket (and its cgroup directories), and the
+   * zygote in place of the runner. Executions get their own limits from the zygote.
+   *
+   * @param zygoteSettings the zygote's JSON settings (limits, mounts, cgroups for each child)
+   */
+  public List<String> buildTemplate(int hostUid, Path hostDir, List<String> cgroupMounts, String zygoteSettings) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(settings.nsjail().toString());
+    cmd.add("--config");
+    cmd.add(assets.templateConfig().toString());
+    add(cmd, "--user", JAIL_UID + ":" + hostUid + ":1");
+    add(cmd, "--group", JAIL_UID + ":" + hostUid + ":1");
+    // The children join their per-execution cgroups, which must lie inside the cgroup namespace
+    // they start in; each then unshares its own.
+    cmd.add("--disable_clone_newcgroup");
+    add(cmd, "--time_limit", "0");
+    // nsjail's default niceness (19) would make every execution wait for a starved template;
+    // each child lowers its own before the script runs (zygote.py).
+    add(cmd, "--nice_level", "0");
+    add(cmd, "--rlimit_cpu", "inf");
+    add(cmd, "--rlimit_as", "inf");
+    add(cmd, "--rlimit_fsize", Integer.toString(settings.maxFileMb()));
+    // Counts the template's processes and every child's: each child has its own, lower limit.
+    add(cmd, "--rlimit_nproc", Integer.toString(settings.maxProcesses() * 64));
+    add(cmd, "--bindmount", hostDir + ":/tmp");
+    for (String mount : cgroupMounts) {
+      add(cmd, "--bindmount", mount);
+    }
+    add(cmd, "--bindmount_ro", assets.runner() + ":" + RUNNER_DIR_IN_JAIL + assets.runner().getFileName());
+    add(cmd, "--bindmount_ro", assets.zygote() + ":" + RUNNER_DIR_IN_JAIL + assets.zygote().getFileName());
+    cmd.add("--");
+    cmd.add(settings.python().toString());
+    cmd.add("-I");
+    cmd.add("-S");
+    cmd.add("-B");
+    cmd.add(RUNNER_DIR_IN_JAIL + assets.zygote().getFileName());
+    cmd.add(zygoteSettings);
     return List.copyOf(cmd);
   }
 

@@ -2,7 +2,6 @@ package dev.pyexec.jailer;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,7 +32,7 @@ public final class NsjailLauncher {
     builder.environment().clear();
     builder.directory(new java.io.File("/"));
     try {
-      Jail jail = new Jail(builder.start(), profile, settings, io, Instant.now());
+      Jail jail = new Jail(new NsjailProcess(builder.start(), profile), settings, io);
       live.add(jail);
       jail.onClose(() -> live.remove(jail));
       return jail;
