@@ -39,7 +39,10 @@ public final class ExecuteFunction implements HttpFunction {
 
         POST /execute  {"script": "def main():\\n    return 1", "timeout": 5}
                        -> {"result": 1, "stdout": ""}
+                       optional: "stdin": "...", "files": [{"path": "in.csv", "content": "..."}];
+                       files the script writes under /tmp/output/ come back in "files"
         GET  /health   -> {"status": "healthy"}
+        GET  /openapi.json -> the OpenAPI 3.1 document of this API
 
       numpy and pandas are available; no network; /tmp is private and small.
       """;
@@ -53,6 +56,7 @@ public final class ExecuteFunction implements HttpFunction {
   private final SecureRandom random = new SecureRandom();
   private final String profile;
   private final String engine;
+  private final byte[] openApi;
   private final ComponentHealth components;
   private final DisconnectWatcher disconnects;
   private final ReadDeadline readDeadline;
@@ -92,6 +96,7 @@ public final class ExecuteFunction implements HttpFunction {
     this.bodies = new BodyReader(config.bodyLimitBytes());
     this.parser = new RequestParser(config.scriptLimitBytes(), config.defaultTimeout(),
         config.sandbox().maxTimeout());
+    this.openApi = OpenApiDocument.render(config);
     this.admission = new AdmissionControl(config.concurrency(), config.queueSize(), config.queueWait());
     SandboxHealth health = sandbox.health();
     this.profile = health.profile();
@@ -107,8 +112,8 @@ public final class ExecuteFunction implements HttpFunction {
     SandboxHealth health = sandbox.health();
     if (health.healthy()) {
       log.event("INFO", "ready: sandbox profile " + health.profile() + ", engine " + health.engine() + ", "
-          + config.concurrency()
-          + " executions at once, queue " + config.queueSize());
+          + config.concurrency() + " executions at once, queue " + config.queueSize() + ", at most "
+          + config.executionBudgetBytes() + " bytes of heap per execution");
     } else {
       log.event("ERROR", "NOT serving executions, the sandbox is unavailable: " + health.detail());
     }
@@ -142,13 +147,13 @@ public final class ExecuteFunction implements HttpFunction {
       sendError(response, e);
     } catch (Throwable t) {
       status = 500;
-      outcome = "internal_error";
+      outcome = RefusalKind.INTERNAL_ERROR.kind;
       fields.put("exception", t.toString());
       if (t instanceof VirtualMachineError) {
         components.failed("http", t); // out of memory: this instance cannot be trusted to serve
       }
-      sendQuietly(response, new Reply(500, "internal_error", errorBody(
-          "The server failed while handling this request; this is not the script's fault", "internal_error"),
+      sendQuietly(response, new Reply(500, outcome, text(errorBody(
+          "The server failed while handling this request; this is not the script's fault", outcome)),
           Map.of()));
     }
     fields.put("outcome", outcome);
@@ -168,12 +173,16 @@ public final class ExecuteFunction implements HttpFunction {
         requireMethod(method, "GET");
         return health();
       }
+      case "/openapi.json" -> {
+        requireMethod(method, "GET");
+        return new Reply(200, "openapi", out -> out.write(openApi), Map.of());
+      }
       case "/" -> {
         requireMethod(method, "GET");
         return new Reply(200, "usage", null, Map.of());
       }
       default -> throw new ApiError(404, "not_found",
-          "no such path: " + path + "; use POST /execute or GET /health");
+          "no such path: " + path + "; use POST /execute, GET /health or GET /openapi.json");
     }
   }
 
@@ -184,7 +193,14 @@ public final class ExecuteFunction implements HttpFunction {
       throw new ApiError(415, "unsupported_media_type",
           "Content-Encoding " + encoding + " is not supported; send the JSON uncompressed");
     }
-    byte[] body;
+    // Bodies are read only within the bound the heap was sized for (HeapBudget).
+    try (AdmissionControl.Intake intake = admission.intake()) {
+      return readAndRun(request, fields);
+    }
+  }
+
+  private Reply readAndRun(HttpRequest request, Map<String, Object> fields) throws Exception {
+    BodyReader.Body body;
     Optional<ClientConnection> connection = ClientConnection.of(request);
     try (ReadDeadline.Handle deadline = readDeadline.start(connection)) {
       try {
@@ -198,15 +214,23 @@ public final class ExecuteFunction implements HttpFunction {
             + "): it ended before its announced length or final chunk, or stalled");
       }
     }
-    ExecuteRequest parsed = parser.parse(body);
+    ExecuteRequest parsed = parser.parse(body.bytes(), body.length());
+    body = null; // the parsed request holds what is needed; the raw body may go
     fields.put("script_bytes", parsed.scriptBytes());
+    if (parsed.stdin().length > 0) {
+      fields.put("stdin_bytes", parsed.stdin().length);
+    }
+    if (!parsed.files().isEmpty()) {
+      fields.put("input_files", parsed.files().size());
+    }
     fields.put("timeout_s", parsed.timeout().toMillis() / 1000.0);
     ExecutionOutcome outcome;
     Cancellation cancellation = new Cancellation();
     try (DisconnectWatcher.Watch watch = disconnects.watch(connection, cancellation::cancel);
         AdmissionControl.Permit permit = admission.admit()) {
       if (!cancellation.isCancelled()) {
-        outcome = sandbox.execute(new ScriptJob(parsed.script(), parsed.timeout()), cancellation);
+        outcome = sandbox.execute(new ScriptJob(parsed.script(), parsed.timeout(), parsed.stdin(), parsed.files()),
+            cancellation);
       } else {
         outcome = null; // hung up while waiting for a slot: never started
       }
@@ -217,20 +241,24 @@ public final class ExecuteFunction implements HttpFunction {
         fields.put("run_ms", outcome.elapsed().toNanos() / 1_000_000.0);
       }
       // 499, as proxies log it: the caller closed the connection; the execution was ended.
-      return new Reply(499, "client_gone", errorBody("the client closed the connection; the execution was ended",
-          "client_gone"), Map.of());
+      return new Reply(499, "client_gone", text(errorBody("the client closed the connection; the execution was ended",
+          "client_gone")), Map.of());
     }
     fields.put("sandbox_profile", profile);
     fields.put("engine", engine);
     fields.put("jail", outcome.jailSource());
     fields.put("stdout_bytes", outcome.stdout().bytes().length);
     fields.put("run_ms", outcome.elapsed().toNanos() / 1_000_000.0);
+    if (outcome.files() != null && !outcome.files().files().isEmpty()) {
+      fields.put("output_files", outcome.files().files().size());
+      fields.put("output_bytes", outcome.files().totalBytes());
+    }
     if (outcome.internalDetail() != null) {
       fields.put("sandbox_detail", outcome.internalDetail());
     }
     OutcomeResponse response = OutcomeResponse.of(outcome);
     Map<String, String> headers = response.status() == 503 ? Map.of("Retry-After", "5") : Map.of();
-    return new Reply(response.status(), response.kind(), response.json(), headers);
+    return new Reply(response.status(), response.kind(), response::writeTo, headers);
   }
 
   private Reply health() {
@@ -249,7 +277,7 @@ public final class ExecuteFunction implements HttpFunction {
     if (!health.engineStats().isEmpty()) {
       body.add("engine_status", GSON.toJsonTree(health.engineStats()));
     }
-    return new Reply(healthy ? 200 : 503, healthy ? "healthy" : "unhealthy", GSON.toJson(body),
+    return new Reply(healthy ? 200 : 503, healthy ? "healthy" : "unhealthy", text(GSON.toJson(body)),
         healthy ? Map.of() : Map.of("Retry-After", "5"));
   }
 
@@ -304,7 +332,7 @@ public final class ExecuteFunction implements HttpFunction {
   }
 
   private void sendError(HttpResponse response, ApiError e) {
-    sendQuietly(response, new Reply(e.status(), e.kind(), errorBody(e.getMessage(), e.kind()), e.headers()));
+    sendQuietly(response, new Reply(e.status(), e.kind(), text(errorBody(e.getMessage(), e.kind())), e.headers()));
   }
 
   private void sendQuietly(HttpResponse response, Reply reply) {
@@ -318,20 +346,30 @@ public final class ExecuteFunction implements HttpFunction {
   private static void send(HttpResponse response, Reply reply) throws IOException {
     response.setStatusCode(reply.status());
     reply.headers().forEach(response::appendHeader);
-    byte[] bytes;
-    if (reply.body() == null) {
+    Body body = reply.body();
+    if (body == null) {
       response.setContentType("text/plain; charset=utf-8");
-      bytes = USAGE.getBytes(StandardCharsets.UTF_8);
+      body = text(USAGE);
     } else {
       response.setContentType("application/json; charset=utf-8");
-      bytes = reply.body().getBytes(StandardCharsets.UTF_8);
     }
     response.appendHeader("Cache-Control", "no-store");
     try (OutputStream out = response.getOutputStream()) {
-      out.write(bytes);
+      body.writeTo(out);
     }
   }
 
+  private static Body text(String body) {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    return out -> out.write(bytes);
+  }
+
+  /** A body written straight to the response stream, so a big answer is not built first. */
+  @FunctionalInterface
+  private interface Body {
+    void writeTo(OutputStream out) throws IOException;
+  }
+
   /** A finished answer: status, the log's outcome name, the JSON body (null: the usage text). */
-  private record Reply(int status, String kind, String body, Map<String, String> headers) {}
+  private record Reply(int status, String kind, Body body, Map<String, String> headers) {}
 }

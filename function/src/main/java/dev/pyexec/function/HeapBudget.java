@@ -1,32 +1,25 @@
 package dev.pyexec.function;
 
 /**
- * How many executions (and waiting requests) the JVM heap can hold at their worst at once. A
- * hostile script can fill every cap it has (stdout, result, output files, diagnostics); the
- * server keeps a bounded number of copies of each (bytes as read, the decoded text, the
- * response), so one execution's worst case is {@link #COPIES} times the sum of its caps. A
- * request, waiting or running, also holds its body and the script decoded from it.
+ * How many executions (and requests waiting for one) the JVM heap can hold at their worst at
+ * once. One execution's worst case is the server's per-execution budget
+ * ({@link ServiceConfig#executionBudgetBytes}: the result frame, stdout, the job, slack). A
+ * request waiting for a slot may be reading and parsing its body: the raw body and the parse
+ * tree built from it, up to twice the body limit at once.
  *
  * @param maxHeapBytes {@code Runtime.maxMemory()}
  * @param perExecutionBytes worst case held for one running execution
- * @param perRequestBytes worst case held for one admitted or waiting request's body
+ * @param perRequestBytes worst case held for one request while its body is read and parsed
  */
 record HeapBudget(long maxHeapBytes, long perExecutionBytes, long perRequestBytes) {
-  /** Copies of a capped output the server may hold at once (bytes, text, response). */
-  static final int COPIES = 3;
-  /** Output files an execution may return (SPEC: 16 MiB in all). */
-  static final long FILES_CAP_BYTES = 16L << 20;
-  /** nsjail and runner diagnostics kept per execution, with room for line buffers. */
-  static final long DIAGNOSTICS_BYTES = 64L << 10;
   /**
    * The server itself: Jetty, the invoker, classes, the engine's bookkeeping. The soak measures
-   * about 17 MiB live after a full collection; the rest is room for garbage between collections.
+   * 10-18 MiB live after a full collection; the rest is room for garbage between collections.
    */
   static final long SERVER_RESERVE_BYTES = 96L << 20;
 
-  static HeapBudget of(long maxHeapBytes, int stdoutLimitBytes, int resultLimitBytes, int bodyLimitBytes) {
-    long perExecution = COPIES * ((long) stdoutLimitBytes + resultLimitBytes + FILES_CAP_BYTES + DIAGNOSTICS_BYTES);
-    return new HeapBudget(maxHeapBytes, perExecution, 2L * bodyLimitBytes);
+  static HeapBudget of(long maxHeapBytes, long perExecutionBytes, int bodyLimitBytes) {
+    return new HeapBudget(maxHeapBytes, perExecutionBytes, 2L * bodyLimitBytes);
   }
 
   /** What the heap can hold, given what the operator asked for. */
@@ -49,17 +42,23 @@ record HeapBudget(long maxHeapBytes, long perExecutionBytes, long perRequestByte
     }
     boolean lowered = c != concurrency || q != queueSize;
     String explanation = String.format(
-        "heap %d MiB: %d MiB for the server, %d MiB per execution (%d x its output caps), %d MiB per request body;"
+        "heap %d MiB: %d MiB for the server, %d MiB per execution, %d MiB per waiting request (body and parse);"
             + " %d executions + %d waiting need %d MiB%s",
-        mib(maxHeapBytes), mib(SERVER_RESERVE_BYTES), mib(perExecutionBytes), COPIES, mib(perRequestBytes),
+        mib(maxHeapBytes), mib(SERVER_RESERVE_BYTES), mib(perExecutionBytes), mib(perRequestBytes),
         c, q, mib(need(c, q)),
         lowered ? " (lowered from " + concurrency + " + " + queueSize + " to fit the heap"
             + (need(c, q) > room ? "; even this does not fit: give the JVM more memory" : "") + ")" : "");
     return new Fit(c, q, lowered, explanation);
   }
 
+  /**
+   * At most executions + queue requests are in the instance at once (AdmissionControl's
+   * intake). A running one holds its execution budget (its job included; its raw body is gone);
+   * any other may be mid-parse. Running costs more than parsing, so the worst case is every slot
+   * running and every queue place parsing.
+   */
   private long need(int concurrency, int queueSize) {
-    return concurrency * perExecutionBytes + (long) (concurrency + queueSize) * perRequestBytes;
+    return concurrency * perExecutionBytes + (long) queueSize * perRequestBytes;
   }
 
   private static long mib(long bytes) {

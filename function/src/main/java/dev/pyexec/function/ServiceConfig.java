@@ -52,10 +52,12 @@ record ServiceConfig(
         Duration.ofSeconds(maxTimeout));
     EngineSettings engine = engineSettings(r);
     int scriptLimit = r.integer("PYEXEC_SCRIPT_LIMIT_BYTES", 256 * 1024, 1024, 16 << 20);
-    // JSON escaping can make a script's body several times its own size.
-    int bodyLimit = r.integer("PYEXEC_BODY_LIMIT_BYTES", Math.max(2 << 20, scriptLimit * 7), 1024, 256 << 20);
+    // JSON escaping can make a script several times its own size; base64 makes files 4/3 of
+    // theirs: room for the script, stdin (1 MiB) and input files (8 MiB) caps at once.
+    int bodyLimit = r.integer("PYEXEC_BODY_LIMIT_BYTES", Math.max(16 << 20, scriptLimit * 7 + (14 << 20)), 1024,
+        256 << 20);
     int queueSize = r.integer("PYEXEC_QUEUE_SIZE", 8 * concurrency, 0, 100_000);
-    HeapBudget.Fit fit = HeapBudget.of(maxHeapBytes, sandbox.stdoutLimitBytes(), sandbox.resultLimitBytes(), bodyLimit)
+    HeapBudget.Fit fit = HeapBudget.of(maxHeapBytes, executionBudgetBytes(sandbox, scriptLimit), bodyLimit)
         .fit(concurrency, queueSize);
     ServiceConfig config = new ServiceConfig(
         sandbox,
@@ -70,6 +72,27 @@ record ServiceConfig(
         fit);
     r.failIfProblems();
     return config;
+  }
+
+  /** Slack for what is not a cap: the frame's parsed JSON line, I/O buffers, small objects. */
+  static final long BUDGET_SLACK_BYTES = 4L << 20;
+
+  /**
+   * What the server holds for one execution at most, whatever the script does (README, "Memory
+   * per execution"): the one result frame (its JSON line, the result and the output files, held
+   * once and streamed out), stdout up to three times (the captured bytes, and their text, up to
+   * twice the bytes, while the response is written), the stdin and input files of the job, and slack.
+   */
+  long executionBudgetBytes() {
+    return executionBudgetBytes(sandbox, scriptLimitBytes);
+  }
+
+  static long executionBudgetBytes(SandboxSettings sandbox, int scriptLimitBytes) {
+    return dev.pyexec.jailer.JobLimits.frameLimit(sandbox.resultLimitBytes())
+        + 3L * sandbox.stdoutLimitBytes()
+        + dev.pyexec.jailer.JobLimits.STDIN_BYTES + dev.pyexec.jailer.JobLimits.INPUT_BYTES
+        + scriptLimitBytes * 2L
+        + BUDGET_SLACK_BYTES;
   }
 
   private static EngineSettings engineSettings(Reader r) {

@@ -8,16 +8,17 @@ import org.junit.jupiter.api.Test;
 class HeapBudgetTest {
   private static final long MIB = 1 << 20;
 
+  private static final long BUDGET = 43_515_904L; // the server's per-execution budget with default caps
+  private static final int BODY = 16 << 20;
+
   @Test
-  void oneExecutionsWorstCaseIsThreeCopiesOfItsCaps() {
-    HeapBudget budget = HeapBudget.of(512 * MIB, 1 << 20, 8 << 20, 2 << 20);
-    assertThat(budget.perExecutionBytes()).isEqualTo(3 * ((1 << 20) + (8 << 20) + (16 << 20) + (64 << 10)));
-    assertThat(budget.perRequestBytes()).isEqualTo(4 * MIB);
+  void aRequestIsBudgetedItsBodyAndItsParseTree() {
+    assertThat(HeapBudget.of(512 * MIB, BUDGET, BODY).perRequestBytes()).isEqualTo(32 * MIB);
   }
 
   @Test
   void aLargeHeapKeepsWhatTheOperatorAsked() {
-    HeapBudget.Fit fit = HeapBudget.of(4096 * MIB, 1 << 20, 8 << 20, 2 << 20).fit(4, 32);
+    HeapBudget.Fit fit = HeapBudget.of(4096 * MIB, BUDGET, BODY).fit(4, 32);
     assertThat(fit.concurrency()).isEqualTo(4);
     assertThat(fit.queueSize()).isEqualTo(32);
     assertThat(fit.lowered()).isFalse();
@@ -25,7 +26,7 @@ class HeapBudgetTest {
 
   @Test
   void aSmallHeapShortensTheQueueBeforeTheExecutions() {
-    HeapBudget.Fit fit = HeapBudget.of(512 * MIB, 1 << 20, 8 << 20, 2 << 20).fit(4, 32);
+    HeapBudget.Fit fit = HeapBudget.of(512 * MIB, BUDGET, BODY).fit(4, 32);
     assertThat(fit.concurrency()).isEqualTo(4);
     assertThat(fit.queueSize()).isLessThan(32);
     assertThat(fit.lowered()).isTrue();
@@ -34,7 +35,7 @@ class HeapBudgetTest {
 
   @Test
   void aTinyHeapStillRunsOneExecutionAndSaysItIsShort() {
-    HeapBudget.Fit fit = HeapBudget.of(128 * MIB, 1 << 20, 8 << 20, 2 << 20).fit(8, 64);
+    HeapBudget.Fit fit = HeapBudget.of(128 * MIB, BUDGET, BODY).fit(8, 64);
     assertThat(fit.concurrency()).isEqualTo(1);
     assertThat(fit.queueSize()).isEqualTo(0);
     assertThat(fit.explanation()).contains("give the JVM more memory");
@@ -44,7 +45,8 @@ class HeapBudgetTest {
   void theServiceConfigurationIsLoweredToFitTheHeap() {
     ServiceConfig config = ServiceConfig.fromEnvironment(Map.of("PYEXEC_MAX_CONCURRENCY", "16"), 2, 512 * MIB);
     assertThat(config.concurrency()).isLessThan(16);
-    assertThat(config.concurrency() * HeapBudget.of(512 * MIB, 1 << 20, 8 << 20, 2 << 20).perExecutionBytes())
-        .isAtMost(512 * MIB);
+    assertThat(config.concurrency() * config.executionBudgetBytes()
+        + (long) config.queueSize() * 2 * config.bodyLimitBytes())
+        .isAtMost(512 * MIB - HeapBudget.SERVER_RESERVE_BYTES);
   }
 }

@@ -352,17 +352,42 @@ class MalformedInputTest {
     int status = Integer.parseInt(text.substring(9, 12));
     String contentType = null;
     int length = 0;
+    boolean chunked = false;
     for (String line : text.substring(0, headEnd).split("\r\n")) {
       String lower = line.toLowerCase(Locale.ROOT);
       if (lower.startsWith("content-type:")) {
         contentType = line.substring(13).trim();
       } else if (lower.startsWith("content-length:")) {
         length = Integer.parseInt(line.substring(15).trim());
+      } else if (lower.startsWith("transfer-encoding:") && lower.contains("chunked")) {
+        chunked = true;
       }
     }
-    int bodyEnd = Math.min(text.length(), headEnd + 4 + length);
-    String body = new String(text.substring(headEnd + 4, bodyEnd).getBytes(StandardCharsets.ISO_8859_1),
-        StandardCharsets.UTF_8);
+    StringBuilder raw = new StringBuilder();
+    int bodyEnd;
+    if (chunked) {
+      int at = headEnd + 4;
+      while (true) {
+        int lineEnd = text.indexOf("\r\n", at);
+        if (lineEnd < 0) {
+          bodyEnd = text.length();
+          break;
+        }
+        int size = Integer.parseInt(text.substring(at, lineEnd).split(";")[0].trim(), 16);
+        if (size == 0) {
+          int trailerEnd = text.indexOf("\r\n\r\n", at);
+          bodyEnd = trailerEnd < 0 ? text.length() : trailerEnd + 4;
+          break;
+        }
+        int end = Math.min(text.length(), lineEnd + 2 + size);
+        raw.append(text, lineEnd + 2, end);
+        at = Math.min(text.length(), end + 2);
+      }
+    } else {
+      bodyEnd = Math.min(text.length(), headEnd + 4 + length);
+      raw.append(text, headEnd + 4, bodyEnd);
+    }
+    String body = new String(raw.toString().getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
     return new Exchange(status, contentType, body, text.substring(bodyEnd), closed, took);
   }
 
@@ -372,8 +397,12 @@ class MalformedInputTest {
       return false;
     }
     for (String line : text.substring(0, headEnd).split("\r\n")) {
-      if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+      String lower = line.toLowerCase(Locale.ROOT);
+      if (lower.startsWith("content-length:")) {
         return text.length() >= headEnd + 4 + Integer.parseInt(line.substring(15).trim());
+      }
+      if (lower.startsWith("transfer-encoding:") && lower.contains("chunked")) {
+        return text.indexOf("\r\n0\r\n\r\n", headEnd) >= 0;
       }
     }
     return true;

@@ -24,6 +24,18 @@ class ServiceConfigTest {
   }
 
   @Test
+  void theBodyLimitFitsTheScriptStdinAndFileCapsAfterEncoding() {
+    assertThat(ServiceConfig.fromEnvironment(Map.of(), 2).bodyLimitBytes()).isEqualTo(16 << 20);
+  }
+
+  @Test
+  void theExecutionBudgetIsTheDocumentedSumOfTheCaps() {
+    // frame (1 MiB line + 8 MiB result + 16 MiB files) + 3 x 1 MiB stdout + 1 MiB stdin
+    // + 8 MiB input files + 2 x 256 KiB script + 4 MiB slack
+    assertThat(ServiceConfig.fromEnvironment(Map.of(), 2).executionBudgetBytes()).isEqualTo(43_515_904L);
+  }
+
+  @Test
   void operatorSettingsAreRead() {
     ServiceConfig config = ServiceConfig.fromEnvironment(Map.of(
         "PYEXEC_MAX_TIMEOUT_S", "60", "PYEXEC_DEFAULT_TIMEOUT_S", "2.5", "PYEXEC_MEMORY_MB", "1024",

@@ -2,7 +2,6 @@ package dev.pyexec.jailer;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -65,11 +64,17 @@ public final class Jail implements AutoCloseable {
     closeListener = action;
   }
 
+  /** A job of just a script: no stdin, no input files. */
+  public RawRun run(String script, Duration timeout) {
+    return run(new ScriptJob(script, timeout));
+  }
+
   /**
-   * Hands the script over and waits for its outcome. The timeout clock starts here, not when the
+   * Hands the job over and waits for its outcome. The timeout clock starts here, not when the
    * jail was launched. The jail is ended by this call (after a result, in the background).
    */
-  public RawRun run(String script, Duration timeout) {
+  public RawRun run(ScriptJob job) {
+    Duration timeout = job.timeout();
     if (used) {
       throw new IllegalStateException("a jail runs one script only");
     }
@@ -77,13 +82,8 @@ public final class Jail implements AutoCloseable {
     String nonce = HexFormat.of().formatHex(randomBytes());
     channel.expect(nonce);
     long cpuSeconds = (long) Math.ceil(timeout.toMillis() / 1000.0) + 1;
-    byte[] header = (nonce + " " + cpuSeconds + " " + settings.resultLimitBytes() + "\n")
-        .getBytes(StandardCharsets.US_ASCII);
-    byte[] body = script.getBytes(StandardCharsets.UTF_8);
-    byte[] payload = new byte[header.length + body.length];
-    System.arraycopy(header, 0, payload, 0, header.length);
-    System.arraycopy(body, 0, payload, header.length, body.length);
-    if (payload.length <= PIPE_CAPACITY) {
+    JobPayload payload = JobPayload.of(nonce, cpuSeconds, settings.resultLimitBytes(), job);
+    if (payload.length() <= PIPE_CAPACITY) {
       feed(payload); // fits the pipe: the write cannot block, whatever the runner does
     } else {
       // Written off this thread: a runner that does not read must not stall the timeout.
@@ -101,7 +101,7 @@ public final class Jail implements AutoCloseable {
     }
     start = System.nanoTime();
 
-    String frame = null;
+    ResultFrame frame = null;
     boolean timedOut = false;
     try {
       frame = channel.frame().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -139,9 +139,9 @@ public final class Jail implements AutoCloseable {
     return bytes;
   }
 
-  private void feed(byte[] payload) {
+  private void feed(JobPayload payload) {
     try (OutputStream in = process.jobInput()) {
-      in.write(payload);
+      payload.writeTo(in);
     } catch (IOException e) {
       // The runner is gone; the outcome says why.
     }

@@ -61,7 +61,7 @@ public final class NsjailSandbox implements Sandbox {
       cancellation.onCancel(jail::close);
       RawRun run;
       try {
-        run = jail.run(job.script(), job.timeout());
+        run = jail.run(job);
       } catch (RuntimeException e) {
         jail.close();
         throw e;

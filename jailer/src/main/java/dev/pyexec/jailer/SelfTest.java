@@ -41,7 +41,7 @@ public final class SelfTest {
               'seccomp': status.get('Seccomp', 'unknown'),
               'unshare': 'refused' if unshare != 0 else 'allowed',
               'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) if status else [],
-              'tmp': sorted(os.listdir('/tmp')),
+              'tmp': sorted(set(os.listdir('/tmp')) | set(os.listdir('.'))),
               'pid': os.getpid(),
               'cap_eff': sum(d.effective | d.permitted for d in data),
               'no_new_privs': str(libc.prctl(39, 0, 0, 0, 0)),
@@ -156,7 +156,7 @@ public final class SelfTest {
       return "the script runs without a seccomp filter (mode " + seccomp + ")";
     }
     for (String name : strings(seen.getAsJsonArray("tmp"))) {
-      if (!name.equals("probe") && !name.equals("output")) {
+      if (!Set.of("probe", "output", ".matplotlib").contains(name)) {
         return "the script sees /tmp/" + name + " that it did not make";
       }
     }

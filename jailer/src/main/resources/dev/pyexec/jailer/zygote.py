@@ -175,6 +175,8 @@ class Template:
             _check(_libc.syscall(SYS_UNSHARE, CLONE_NEWCGROUP), "unshare(CLONE_NEWCGROUP)")
         # Over the template's /tmp (its socket and cgroup directories) and /dev/shm.
         _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=%d,mode=1777" % s["tmpfs_bytes"])
+        # The working directory still is the template's /tmp underneath: move to the new one.
+        posix.chdir("/tmp")
         _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                "size=%d,mode=1777" % s["shm_bytes"])
         if s["proc"]:

@@ -109,6 +109,17 @@ class TemplateEngineTest {
   }
 
   @Test
+  void theWorkingDirectoryIsTheExecutionsOwnTmp() {
+    result("def main():\n    open('left-behind', 'w').write('x')\n    return {}");
+    JsonObject next = result("import os\ndef main():\n"
+        + "    return {'cwd': os.getcwd(), 'here': sorted(os.listdir('.')), 'same': os.path.samefile('.', '/tmp')}");
+    assertThat(next.get("cwd").getAsString()).isEqualTo("/tmp");
+    assertThat(next.get("same").getAsBoolean()).isTrue();
+    assertThat(next.getAsJsonArray("here").toString()).doesNotContain("left-behind");
+    assertThat(next.getAsJsonArray("here").toString()).doesNotContain("zygote.sock");
+  }
+
+  @Test
   void environmentAndModuleStateDoNotCarryOver() {
     result("import os, json\ndef main():\n"
         + "    os.environ['LEFT_BEHIND'] = 'yes'\n"
