@@ -22,8 +22,8 @@ record SoakCase(String name, boolean good, int weight, Set<Integer> statuses, Lo
   private static final Set<Integer> HOSTILE = Set.of(200, 400, 408);
 
   /**
-   * The mix. A new kind is one line here (files: once the API takes input files, a case whose
-   * body carries {@code "files"} and whose check reads them back).
+   * The mix. A new kind is one entry here: how to build its body for a nonce, and (for good
+   * scripts) how to tell its right answer.
    */
   static List<SoakCase> mix() {
     return List.of(
@@ -38,6 +38,11 @@ record SoakCase(String name, boolean good, int weight, Set<Integer> statuses, Lo
             (n, r) -> r.get("stdout").getAsString().startsWith(n + "\n")
                 && r.get("stdout").getAsString().endsWith((n + 1999) + "\n")
                 && r.get("stdout").getAsString().split("\n").length == 2000),
+        good("files", 8, n -> withFile(body("def main():\n    data = open('data/in.txt').read()\n"
+                + "    open('output/out.txt', 'w').write(data + '!')\n    return data", null), "data/in.txt", "n=" + n),
+            (n, r) -> r.get("result").getAsString().equals("n=" + n)
+                && r.get("files").getAsJsonArray().get(0).getAsJsonObject().get("content_base64").getAsString()
+                    .equals(java.util.Base64.getEncoder().encodeToString(("n=" + n + "!").getBytes(StandardCharsets.UTF_8)))),
         expect("script_error", 8, Set.of(400), n -> body("def main():\n    raise ValueError('boom %d')".formatted(n), null)),
         expect("syntax_error", 4, Set.of(400), n -> body("def main(:\n    return %d".formatted(n), null)),
         expect("timeout", 5, Set.of(408), n -> body("import time\ndef main():\n    time.sleep(30)", 1.0)),
@@ -74,6 +79,18 @@ record SoakCase(String name, boolean good, int weight, Set<Integer> statuses, Lo
       body.addProperty("timeout", timeout);
     }
     return body.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** The body with one input file added. */
+  static byte[] withFile(byte[] body, String path, String content) {
+    JsonObject json = com.google.gson.JsonParser.parseString(new String(body, StandardCharsets.UTF_8)).getAsJsonObject();
+    com.google.gson.JsonArray files = new com.google.gson.JsonArray();
+    JsonObject file = new JsonObject();
+    file.addProperty("path", path);
+    file.addProperty("content", content);
+    files.add(file);
+    json.add("files", files);
+    return json.toString().getBytes(StandardCharsets.UTF_8);
   }
 
   /** The timeout the request asks for, in seconds (the server's default when it names none). */
