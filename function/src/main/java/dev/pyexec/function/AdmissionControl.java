@@ -32,7 +32,11 @@ final class AdmissionControl {
    */
   Intake intake() throws ApiError {
     if (!intake.tryAcquire()) {
-      throw saturated("every execution slot and queue place is taken");
+      // Answered before the body is read: the connection cannot carry another request after
+      // this one (the rest of the body is still on it), so say so, or a client that reuses it
+      // would find it closed under its next request.
+      throw new ApiError(503, "overloaded", "This instance is saturated (every execution slot and queue place is"
+          + " taken); retry shortly", java.util.Map.of("Retry-After", "1", "Connection", "close"));
     }
     return new Intake();
   }

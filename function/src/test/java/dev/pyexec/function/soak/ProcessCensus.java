@@ -24,6 +24,8 @@ final class ProcessCensus {
   private static final int JAIL_UID_MIN = 200_000;
   private static final int JAIL_UID_MAX = 250_000;
   private static final Path CGROUPS = Path.of("/sys/fs/cgroup");
+  /** A template's cgroup names the server that made it: {@code tmpl-<server pid>-<uid>}. */
+  private static final Pattern TEMPLATE_GROUP = Pattern.compile("/tmpl-(\\d+)-\\d+");
   private static final Pattern HEAP_USED =
       Pattern.compile("(generation|heap|space)\\s+total \\d+K, used (\\d+)K");
 
@@ -36,10 +38,41 @@ final class ProcessCensus {
   }
 
   /** One look at everything counted. */
-  record Snapshot(List<Long> processes, int fds, int cgroups, int threads) {}
+  record Snapshot(List<Long> processes, int fds, int cgroups, int threads, int files) {}
 
   Snapshot take() {
-    return new Snapshot(executionProcesses(), fds(), cgroups(), threads());
+    return new Snapshot(executionProcesses(), fds(), cgroups(), threads(), files());
+  }
+
+  /**
+   * The engine's files and directories in the temporary directory ({@code pyexec-*}: a
+   * template's host directory, extracted assets) that no live process names on its command
+   * line: what a dead jail or template left behind. A server's own assets directory counts
+   * while it has no jail running; it is there before and after alike.
+   */
+  int files() {
+    Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+    StringBuilder cmdlines = new StringBuilder();
+    for (long pid : allPids()) {
+      try {
+        cmdlines.append(Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).replace('\0', ' ')).append('\n');
+      } catch (IOException | RuntimeException e) {
+        // ended while we looked
+      }
+    }
+    String referenced = cmdlines.toString();
+    int count = 0;
+    try (Stream<Path> entries = Files.list(tmp)) {
+      for (Path entry : (Iterable<Path>) entries::iterator) {
+        String name = entry.getFileName().toString();
+        if (name.startsWith("pyexec-") && !referenced.contains(entry.toString())) {
+          count++;
+        }
+      }
+    } catch (IOException e) {
+      return -1;
+    }
+    return count;
   }
 
   /** Processes under the server (any depth) and jail-uid processes orphaned to init. */
@@ -174,13 +207,21 @@ final class ProcessCensus {
   /**
    * Per-execution cgroups of this server: everything below a {@code pyexec} parent of a v1
    * controller or of a v2 tree, and any nsjail group ({@code NSJAIL.<pid>}) anywhere, except
-   * the groups of live nsjail processes that are not this server's (other test runs).
+   * the groups of live nsjail processes that are not this server's and the template groups of
+   * other live servers (other test runs).
    */
   int cgroups() {
     Set<Long> ours = new HashSet<>(descendants());
     int count = 0;
     for (Path dir : cgroupDirs()) {
       String name = dir.getFileName().toString();
+      Matcher template = TEMPLATE_GROUP.matcher(dir.toString());
+      if (template.find()) {
+        long owner = Long.parseLong(template.group(1));
+        if (owner != server && Files.exists(Path.of("/proc", Long.toString(owner)))) {
+          continue; // a template group of another live server
+        }
+      }
       if (name.startsWith("NSJAIL.")) {
         try {
           long pid = Long.parseLong(name.substring("NSJAIL.".length()));

@@ -108,6 +108,7 @@ public final class Soak {
       int leakedFds = Math.max(0, after.fds() - before.fds());
       int leakedCgroups = Math.max(0, after.cgroups() - before.cgroups());
       int leakedThreads = Math.max(0, after.threads() - before.threads());
+      int leakedFiles = Math.max(0, after.files() - before.files());
       double heapGrowth = heapBefore < 0 || heapAfter < 0 ? Double.NaN : heapAfter - heapBefore;
       if (leakedProcesses > 0) {
         after.processes().stream().filter(p -> !before.processes().contains(p))
@@ -126,10 +127,10 @@ public final class Soak {
           heapGrowth, tally.p99AdmittedMs()));
       System.out.println(String.format(Locale.ROOT,
           "SOAK-CHECKS capacity_per_s=%.1f driven_per_s=%.1f broken_responses=%d missing_retry_after=%d"
-              + " late_admitted=%d unexpected_status=%d hit_by_chaos=%d leaked_threads=%d health_after=%d"
+              + " late_admitted=%d unexpected_status=%d hit_by_chaos=%d leaked_threads=%d leaked_files=%d health_after=%d"
               + " next_%d_ok=%d peak_heap_mb=%.0f max_heap_mb=%.0f out_of_memory_errors=%d total_s=%.0f",
           capacity, answers.size() / (double) SECONDS, tally.broken, tally.missingRetryAfter, tally.lateAdmitted,
-          tally.unexpected, tally.hitByChaos, leakedThreads, health, CHECK_REQUESTS, checked,
+          tally.unexpected, tally.hitByChaos, leakedThreads, leakedFiles, health, CHECK_REQUESTS, checked,
           heapPeak.peakMb(), census.maxHeapMb(), outOfMemoryErrors(log),
           (System.nanoTime() - started) / 1e9));
       tally.examples.forEach(e -> System.out.println("soak: " + e));
@@ -147,6 +148,7 @@ public final class Soak {
       check(failures, leakedFds == 0, "descriptors left over: " + leakedFds);
       check(failures, leakedCgroups == 0, "cgroups left over: " + leakedCgroups);
       check(failures, leakedThreads == 0, "busy threads left over: " + leakedThreads);
+      check(failures, leakedFiles == 0, "engine files left in the temporary directory: " + leakedFiles);
       check(failures, heapGrowth <= HEAP_GROWTH_LIMIT_MB, "live heap grew by " + heapGrowth + " MiB");
       check(failures, health == 200, "/health after the run: " + health);
       check(failures, outOfMemoryErrors(log) == 0, "OutOfMemoryError in the server log: " + outOfMemoryErrors(log));
@@ -215,12 +217,13 @@ public final class Soak {
       Thread.sleep(1000);
       ProcessCensus.Snapshot now = census.take();
       boolean same = now.processes().size() == last.processes().size() && now.fds() == last.fds()
-          && now.cgroups() == last.cgroups() && now.threads() == last.threads();
+          && now.cgroups() == last.cgroups() && now.threads() == last.threads() && now.files() == last.files();
       stable = same ? stable + 1 : 0;
       last = now;
       if (target == null ? stable >= 3
           : now.processes().size() <= target.processes().size() && now.fds() <= target.fds()
-              && now.cgroups() <= target.cgroups() && now.threads() <= target.threads()) {
+              && now.cgroups() <= target.cgroups() && now.threads() <= target.threads()
+              && now.files() <= target.files()) {
         return now;
       }
     }
