@@ -45,8 +45,8 @@ final class ProcessCensus {
   }
 
   /**
-   * The engine's files and directories in the temporary directory ({@code pyexec-*}: a
-   * template's host directory, extracted assets) that no live process names on its command
+   * The engine's directories in the temporary directory (a template's host directory
+   * {@code pyexec-template-*}, extracted assets {@code pyexec-assets-*}) that no live process names on its command
    * line: what a dead jail or template left behind. A server's own assets directory counts
    * while it has no jail running; it is there before and after alike.
    */
@@ -65,7 +65,8 @@ final class ProcessCensus {
     try (Stream<Path> entries = Files.list(tmp)) {
       for (Path entry : (Iterable<Path>) entries::iterator) {
         String name = entry.getFileName().toString();
-        if (name.startsWith("pyexec-") && !referenced.contains(entry.toString())) {
+        if ((name.startsWith("pyexec-template-") || name.startsWith("pyexec-assets-"))
+            && !referenced.contains(entry.toString())) {
           count++;
         }
       }
