@@ -5,7 +5,7 @@ NSJAIL ?= $(CACHE)/nsjail
 PORT ?= 8080
 MVN := mvn -B -q
 
-.PHONY: setup build run test bench tf-test image-test vm-test
+.PHONY: setup build run test bench soak tf-test image-test vm-test
 
 setup:
 	@bash .ci/setup
@@ -26,6 +26,14 @@ test: setup
 bench: build
 	PYEXEC_NSJAIL=$${PYEXEC_NSJAIL:-$(NSJAIL)} java -cp function/target/pyexec-function.jar:function/target/java-function-invoker.jar:function/target/test-classes \
 	  dev.pyexec.function.bench.Benchmark
+
+# Twice the measured capacity of a mix of good, failing and hostile scripts, with SIGKILLs
+# among the jails, for SOAK_SECONDS (default 120); prints a SOAK line, fails on a broken check.
+SOAK_SECONDS ?= 120
+soak: build
+	PYEXEC_NSJAIL=$${PYEXEC_NSJAIL:-$(NSJAIL)} java -Dsoak.seconds=$(SOAK_SECONDS) \
+	  -cp function/target/pyexec-function.jar:function/target/java-function-invoker.jar:function/target/test-classes \
+	  dev.pyexec.function.soak.Soak
 
 tf-test:
 	bash terraform/scripts/tf-test.sh

@@ -6,6 +6,7 @@ import com.google.cloud.functions.HttpResponse;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
+import dev.pyexec.jailer.Cancellation;
 import dev.pyexec.jailer.ExecutionOutcome;
 import dev.pyexec.jailer.Sandbox;
 import dev.pyexec.jailer.SandboxHealth;
@@ -20,6 +21,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The HTTP face of the service: POST /execute runs a script in the sandbox, GET /health says
@@ -30,6 +32,8 @@ import java.util.Map;
 public final class ExecuteFunction implements HttpFunction {
   private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().serializeNulls().create();
   private static final Duration ENGINE_STATUS_EVERY = Duration.ofSeconds(60);
+  /** How often the connections of running requests are checked for a client that hung up. */
+  private static final Duration DISCONNECT_CHECK_EVERY = Duration.ofMillis(200);
   private static final String USAGE = """
       pyexec: runs the main() of a Python script in an nsjail sandbox.
 
@@ -53,15 +57,23 @@ public final class ExecuteFunction implements HttpFunction {
   private final String profile;
   private final String engine;
   private final byte[] openApi;
+  private final ComponentHealth components;
+  private final DisconnectWatcher disconnects;
+  private final ReadDeadline readDeadline;
 
   /** What the invoker calls: configuration from the environment, the real sandbox. */
   public ExecuteFunction() {
-    this(ServiceConfig.fromEnvironment(System.getenv(), Runtime.getRuntime().availableProcessors()),
-        new RequestLog(System.out::println));
+    this(ServiceConfig.fromEnvironment(System.getenv(), Runtime.getRuntime().availableProcessors(),
+        Runtime.getRuntime().maxMemory()), new RequestLog(System.out::println));
   }
 
   private ExecuteFunction(ServiceConfig config, RequestLog log) {
-    this(config, startSandbox(config, log), log);
+    this(config, log, new ComponentHealth(log));
+  }
+
+  private ExecuteFunction(ServiceConfig config, RequestLog log, ComponentHealth components) {
+    this(config, startSandbox(config, log, components), log, components,
+        new DisconnectWatcher(DISCONNECT_CHECK_EVERY));
     EngineStatusLog engineStatus = new EngineStatusLog(sandbox, log).start(ENGINE_STATUS_EVERY);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       engineStatus.close();
@@ -70,7 +82,15 @@ public final class ExecuteFunction implements HttpFunction {
   }
 
   ExecuteFunction(ServiceConfig config, Sandbox sandbox, RequestLog log) {
+    this(config, sandbox, log, new ComponentHealth(log), new DisconnectWatcher(DISCONNECT_CHECK_EVERY));
+  }
+
+  ExecuteFunction(ServiceConfig config, Sandbox sandbox, RequestLog log, ComponentHealth components,
+      DisconnectWatcher disconnects) {
     this.config = config;
+    this.components = components;
+    this.disconnects = disconnects;
+    this.readDeadline = new ReadDeadline(config.bodyReadTimeout());
     this.sandbox = sandbox;
     this.log = log;
     this.bodies = new BodyReader(config.bodyLimitBytes());
@@ -83,7 +103,10 @@ public final class ExecuteFunction implements HttpFunction {
     this.engine = health.engine();
   }
 
-  private static Sandbox startSandbox(ServiceConfig config, RequestLog log) {
+  private static Sandbox startSandbox(ServiceConfig config, RequestLog log, ComponentHealth components) {
+    // Any thread that dies uncaught from here on (the engine's maintainers included) is reported.
+    Thread.setDefaultUncaughtExceptionHandler(components);
+    log.event(config.heapFit().lowered() ? "WARNING" : "INFO", "memory: " + config.heapFit().explanation());
     Sandbox sandbox = new SandboxStarter(config.sandbox(), line -> log.event("INFO", line))
         .start(config.engine());
     SandboxHealth health = sandbox.health();
@@ -111,7 +134,13 @@ public final class ExecuteFunction implements HttpFunction {
       Reply reply = route(method, path, request, fields);
       status = reply.status();
       outcome = reply.kind();
-      send(response, reply);
+      try {
+        send(response, reply);
+      } catch (IOException e) {
+        if (!outcome.equals("client_gone")) {
+          outcome = outcome + "+client_gone"; // the answer was ready; nobody was left to take it
+        }
+      }
     } catch (ApiError e) {
       status = e.status();
       outcome = e.kind();
@@ -120,6 +149,9 @@ public final class ExecuteFunction implements HttpFunction {
       status = 500;
       outcome = RefusalKind.INTERNAL_ERROR.kind;
       fields.put("exception", t.toString());
+      if (t instanceof VirtualMachineError) {
+        components.failed("http", t); // out of memory: this instance cannot be trusted to serve
+      }
       sendQuietly(response, new Reply(500, outcome, text(errorBody(
           "The server failed while handling this request; this is not the script's fault", outcome)),
           Map.of()));
@@ -161,12 +193,26 @@ public final class ExecuteFunction implements HttpFunction {
       throw new ApiError(415, "unsupported_media_type",
           "Content-Encoding " + encoding + " is not supported; send the JSON uncompressed");
     }
+    // Bodies are read only within the bound the heap was sized for (HeapBudget).
+    try (AdmissionControl.Intake intake = admission.intake()) {
+      return readAndRun(request, fields);
+    }
+  }
+
+  private Reply readAndRun(HttpRequest request, Map<String, Object> fields) throws Exception {
     BodyReader.Body body;
-    try {
-      body = bodies.read(request.getContentLength(), request.getInputStream());
-    } catch (IOException e) {
-      throw ApiError.badRequest("the request body could not be read to its end (" + e.getClass().getSimpleName()
-          + "); was it shorter than its Content-Length?");
+    Optional<ClientConnection> connection = ClientConnection.of(request);
+    try (ReadDeadline.Handle deadline = readDeadline.start(connection)) {
+      try {
+        body = bodies.read(request.getContentLength(), request.getInputStream());
+      } catch (IOException e) {
+        if (deadline.expired()) {
+          throw new ApiError(408, "request_timeout", "the request body did not arrive within "
+              + readDeadline.limit().toSeconds() + " s; the connection was closed");
+        }
+        throw ApiError.badRequest("the request body could not be read to its end (" + e.getClass().getSimpleName()
+            + "): it ended before its announced length or final chunk, or stalled");
+      }
     }
     ExecuteRequest parsed = parser.parse(body.bytes(), body.length());
     body = null; // the parsed request holds what is needed; the raw body may go
@@ -179,8 +225,24 @@ public final class ExecuteFunction implements HttpFunction {
     }
     fields.put("timeout_s", parsed.timeout().toMillis() / 1000.0);
     ExecutionOutcome outcome;
-    try (AdmissionControl.Permit permit = admission.admit()) {
-      outcome = sandbox.execute(new ScriptJob(parsed.script(), parsed.timeout(), parsed.stdin(), parsed.files()));
+    Cancellation cancellation = new Cancellation();
+    try (DisconnectWatcher.Watch watch = disconnects.watch(connection, cancellation::cancel);
+        AdmissionControl.Permit permit = admission.admit()) {
+      if (!cancellation.isCancelled()) {
+        outcome = sandbox.execute(new ScriptJob(parsed.script(), parsed.timeout(), parsed.stdin(), parsed.files()),
+            cancellation);
+      } else {
+        outcome = null; // hung up while waiting for a slot: never started
+      }
+    }
+    if (cancellation.isCancelled()) {
+      fields.put("sandbox_profile", profile);
+      if (outcome != null) {
+        fields.put("run_ms", outcome.elapsed().toNanos() / 1_000_000.0);
+      }
+      // 499, as proxies log it: the caller closed the connection; the execution was ended.
+      return new Reply(499, "client_gone", text(errorBody("the client closed the connection; the execution was ended",
+          "client_gone")), Map.of());
     }
     fields.put("sandbox_profile", profile);
     fields.put("engine", engine);
@@ -201,19 +263,23 @@ public final class ExecuteFunction implements HttpFunction {
 
   private Reply health() {
     SandboxHealth health = sandbox.health();
+    boolean healthy = health.healthy() && components.healthy();
     JsonObject body = new JsonObject();
-    body.addProperty("status", health.healthy() ? "healthy" : "unhealthy");
+    body.addProperty("status", healthy ? "healthy" : "unhealthy");
     body.addProperty("sandbox_profile", health.profile());
     body.addProperty("engine", health.engine());
     if (!health.healthy()) {
       body.addProperty("error", "the sandbox is unavailable on this instance");
       body.addProperty("detail", health.detail());
+    } else if (!components.healthy()) {
+      body.addProperty("error", "a component of this instance failed (the log says why); it needs replacing");
+      body.add("failed_components", GSON.toJsonTree(components.failedComponents()));
     }
     if (!health.engineStats().isEmpty()) {
       body.add("engine_status", GSON.toJsonTree(health.engineStats()));
     }
-    return new Reply(health.healthy() ? 200 : 503, health.healthy() ? "healthy" : "unhealthy", text(GSON.toJson(body)),
-        health.healthy() ? Map.of() : Map.of("Retry-After", "5"));
+    return new Reply(healthy ? 200 : 503, healthy ? "healthy" : "unhealthy", text(GSON.toJson(body)),
+        healthy ? Map.of() : Map.of("Retry-After", "5"));
   }
 
   private static void requireMethod(String method, String allowed) throws ApiError {

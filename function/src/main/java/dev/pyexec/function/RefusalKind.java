@@ -10,6 +10,8 @@ enum RefusalKind {
   INVALID_REQUEST(400, "invalid_request"),
   NOT_FOUND(404, "not_found"),
   METHOD_NOT_ALLOWED(405, "method_not_allowed"),
+  /** The body did not arrive within PYEXEC_BODY_READ_TIMEOUT_S; the connection is closed too. */
+  REQUEST_TIMEOUT(408, "request_timeout"),
   TOO_LARGE(413, "too_large"),
   UNSUPPORTED_MEDIA_TYPE(415, "unsupported_media_type"),
   INTERNAL_ERROR(500, "internal_error"),

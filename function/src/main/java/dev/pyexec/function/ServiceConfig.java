@@ -23,9 +23,17 @@ record ServiceConfig(
     int bodyLimitBytes,
     int concurrency,
     int queueSize,
-    Duration queueWait) {
+    Duration queueWait,
+    Duration bodyReadTimeout,
+    HeapBudget.Fit heapFit) {
 
+  /** Without a heap bound (tests, tools): as if the heap were unlimited. */
   static ServiceConfig fromEnvironment(Map<String, String> env, int cpus) {
+    return fromEnvironment(env, cpus, Long.MAX_VALUE);
+  }
+
+  /** @param maxHeapBytes {@code Runtime.maxMemory()}: concurrency and queue are lowered to fit it */
+  static ServiceConfig fromEnvironment(Map<String, String> env, int cpus, long maxHeapBytes) {
     Reader r = new Reader(env);
     int concurrency = r.integer("PYEXEC_MAX_CONCURRENCY", Math.max(2, Math.min(16, 2 * cpus)), 1, 1024);
     int maxTimeout = r.integer("PYEXEC_MAX_TIMEOUT_S", 30, 1, 3600);
@@ -44,17 +52,24 @@ record ServiceConfig(
         Duration.ofSeconds(maxTimeout));
     EngineSettings engine = engineSettings(r);
     int scriptLimit = r.integer("PYEXEC_SCRIPT_LIMIT_BYTES", 256 * 1024, 1024, 16 << 20);
+    // JSON escaping can make a script several times its own size; base64 makes files 4/3 of
+    // theirs: room for the script, stdin (1 MiB) and input files (8 MiB) caps at once.
+    int bodyLimit = r.integer("PYEXEC_BODY_LIMIT_BYTES", Math.max(16 << 20, scriptLimit * 7 + (14 << 20)), 1024,
+        256 << 20);
+    int queueSize = r.integer("PYEXEC_QUEUE_SIZE", 8 * concurrency, 0, 100_000);
+    HeapBudget.Fit fit = HeapBudget.of(maxHeapBytes, executionBudgetBytes(sandbox, scriptLimit), bodyLimit)
+        .fit(concurrency, queueSize);
     ServiceConfig config = new ServiceConfig(
         sandbox,
         engine,
         Duration.ofMillis(Math.round(defaultTimeout * 1000)),
         scriptLimit,
-        // JSON escaping can make a script several times its own size; base64 makes files 4/3 of
-        // theirs: room for the script, stdin (1 MiB) and input files (8 MiB) caps at once.
-        r.integer("PYEXEC_BODY_LIMIT_BYTES", Math.max(16 << 20, scriptLimit * 7 + (14 << 20)), 1024, 256 << 20),
-        concurrency,
-        r.integer("PYEXEC_QUEUE_SIZE", 8 * concurrency, 0, 100_000),
-        Duration.ofMillis(r.integer("PYEXEC_QUEUE_WAIT_MS", 10_000, 0, 600_000)));
+        bodyLimit,
+        fit.concurrency(),
+        fit.queueSize(),
+        Duration.ofMillis(r.integer("PYEXEC_QUEUE_WAIT_MS", 10_000, 0, 600_000)),
+        Duration.ofSeconds(r.integer("PYEXEC_BODY_READ_TIMEOUT_S", 30, 1, 3600)),
+        fit);
     r.failIfProblems();
     return config;
   }
@@ -69,6 +84,10 @@ record ServiceConfig(
    * twice the bytes, while the response is written), the stdin and input files of the job, and slack.
    */
   long executionBudgetBytes() {
+    return executionBudgetBytes(sandbox, scriptLimitBytes);
+  }
+
+  static long executionBudgetBytes(SandboxSettings sandbox, int scriptLimitBytes) {
     return dev.pyexec.jailer.JobLimits.frameLimit(sandbox.resultLimitBytes())
         + 3L * sandbox.stdoutLimitBytes()
         + dev.pyexec.jailer.JobLimits.STDIN_BYTES + dev.pyexec.jailer.JobLimits.INPUT_BYTES

@@ -29,7 +29,8 @@ class ExecuteFunctionTest {
   private static ServiceConfig config(int concurrency, int queue, long waitMillis) {
     ServiceConfig base = ServiceConfig.fromEnvironment(Map.of("PYEXEC_NSJAIL", "/nonexistent/nsjail"), 2);
     return new ServiceConfig(base.sandbox(), base.engine(), base.defaultTimeout(), base.scriptLimitBytes(),
-        base.bodyLimitBytes(), concurrency, queue, Duration.ofMillis(waitMillis));
+        base.bodyLimitBytes(), concurrency, queue, Duration.ofMillis(waitMillis), base.bodyReadTimeout(),
+        base.heapFit());
   }
 
   private static ExecutionOutcome outcome(Kind kind, String message, String stdout) {

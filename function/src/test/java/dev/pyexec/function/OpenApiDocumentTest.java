@@ -36,7 +36,7 @@ class OpenApiDocumentTest {
   private static ServiceConfig config(int concurrency, int queue) {
     ServiceConfig base = ServiceConfig.fromEnvironment(Map.of("PYEXEC_NSJAIL", "/nonexistent/nsjail"), 2);
     return new ServiceConfig(base.sandbox(), base.engine(), base.defaultTimeout(), base.scriptLimitBytes(),
-        base.bodyLimitBytes(), concurrency, queue, Duration.ofMillis(50));
+        base.bodyLimitBytes(), concurrency, queue, Duration.ofMillis(50), base.bodyReadTimeout(), base.heapFit());
   }
 
   private static FakeHttp.Response call(ExecuteFunction function, FakeHttp.Request request) {
@@ -219,7 +219,8 @@ class OpenApiDocumentTest {
     for (Map.Entry<String, Integer> kind : kinds.entrySet()) {
       String body = "{\"error\": \"x\", \"kind\": \"" + kind.getKey() + "\", \"stdout\": \"\"}";
       if (kind.getValue() == 404 || kind.getValue() == 405 || kind.getValue() == 413 || kind.getValue() == 415
-          || kind.getValue() == 500 || kind.getValue() == 503 || kind.getKey().equals("invalid_request")) {
+          || kind.getValue() == 500 || kind.getValue() == 503 || kind.getKey().equals("invalid_request")
+          || kind.getKey().equals("request_timeout")) {
         body = "{\"error\": \"x\", \"kind\": \"" + kind.getKey() + "\"}";
       }
       contract.assertResponseMatches("/execute", "post", kind.getValue(), body);

@@ -36,6 +36,11 @@ public final class NsjailSandbox implements Sandbox {
 
   @Override
   public ExecutionOutcome execute(ScriptJob job) {
+    return execute(job, new Cancellation());
+  }
+
+  @Override
+  public ExecutionOutcome execute(ScriptJob job, Cancellation cancellation) {
     if (job.timeout().compareTo(settings.maxTimeout()) > 0) {
       throw new IllegalArgumentException("timeout " + job.timeout() + " is over the maximum "
           + settings.maxTimeout());
@@ -52,6 +57,8 @@ public final class NsjailSandbox implements Sandbox {
             .withJailSource("none"));
       }
       Jail jail = lease.jail();
+      // Closing the jail ends its PID namespace; run() then sees the channel end and returns.
+      cancellation.onCancel(jail::close);
       RawRun run;
       try {
         run = jail.run(job);
@@ -59,11 +66,12 @@ public final class NsjailSandbox implements Sandbox {
         jail.close();
         throw e;
       }
-      if (run.started() || run.timedOut() || attempt == 1) {
+      if (run.started() || run.timedOut() || attempt == 1 || cancellation.isCancelled()) {
         outcome = classifier.classify(run, job.timeout()).withJailSource(lease.source());
       }
     }
-    return track(outcome);
+    // A jail killed because its caller left says nothing about this instance's health.
+    return cancellation.isCancelled() ? outcome : track(outcome);
   }
 
   /** Jails that keep failing mean this instance can no longer sandbox: say so in /health. */
