@@ -10,6 +10,7 @@ exits 0 only when every check of the variant passed.
 import argparse
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -206,7 +207,9 @@ def check_gen2(c, args, health):
         status, _, body, _ = execute(args.service, MEMORY_BOMB, timeout=30)
         problems = c.expect(status, body, 400, kind="limit_exceeded", error_contains="memory")
         dmesg = agent(args.agent, "/state")["dmesg"][len(dmesg0):]
-        if "pyexec-jails/NSJAIL." not in dmesg or "oom" not in dmesg.lower():
+        # One-shot jails are nsjail's NSJAIL.<pid> groups, template executions exec-<n> groups
+        # below their template's: either way the OOM kill names a group under pyexec-jails.
+        if not re.search(r"oom_memcg=\S*/pyexec-jails/\S+", dmesg):
             problems.append("the kernel log shows no OOM kill in a jail's cgroup: " + dmesg[-400:])
         return problems
 
@@ -217,7 +220,8 @@ def check_gen2(c, args, health):
             deadline = time.monotonic() + 25
             while time.monotonic() < deadline and not seen.get("full"):
                 for path, files in agent(args.agent, "/state")["cgroups"].items():
-                    if "NSJAIL." in path and files.get("pids.current") and files.get("pids.current") == files.get("pids.max"):
+                    limit = files.get("pids.max") or ""
+                    if path.startswith("/pyexec-jails/") and limit.isdigit() and files.get("pids.current") == limit:
                         seen["full"] = f"{path}: pids.current {files['pids.current']} = pids.max"
                 time.sleep(0.3)
 
