@@ -16,6 +16,7 @@ Network checks send no packet anywhere: they try the service's own port on the
 container's loopback and a UDP connect() (a route lookup only) to a public address.
 """
 import argparse
+import base64
 import json
 import sys
 import time
@@ -268,8 +269,45 @@ def check(base):
             problems.append(f"server env visible: {leaked}")
         return problems
 
+    def csv_in_chart_out():
+        script = ("import pandas as pd\nimport matplotlib.pyplot as plt\n"
+                  "def main():\n"
+                  "    df = pd.read_csv('data/in.csv')\n"
+                  "    df.plot(x='x', y='y')\n"
+                  "    plt.savefig('/tmp/output/chart.png')\n"
+                  "    df.to_csv('/tmp/output/doubled.csv', index=False, columns=['y'])\n"
+                  "    return {'rows': len(df), 'sum_y': int(df['y'].sum())}\n")
+        status, _, body, _ = execute(base, script, timeout=20,
+                                     files=[{"path": "data/in.csv", "content": "x,y\n1,2\n2,4\n3,8\n"}])
+        problems = c.expect(status, body, 200, result={"rows": 3, "sum_y": 14})
+        files = (body or {}).get("files") or []
+        if [f.get("path") for f in files] != ["chart.png", "doubled.csv"]:
+            return problems + [f"files {[f.get('path') for f in files]}"]
+        png = base64.b64decode(files[0]["content_base64"])
+        if not png.startswith(b"\x89PNG") or len(png) != files[0]["size"]:
+            problems.append(f"chart.png is not a PNG of its size ({len(png)} bytes)")
+        if base64.b64decode(files[1]["content_base64"]) != b"y\n2\n4\n8\n":
+            problems.append("doubled.csv content")
+        return problems
+
+    def stdin_and_traversal():
+        status, _, body, _ = execute(base, "def main():\n    return input()\n", stdin="from stdin\n")
+        problems = c.expect(status, body, 200, result="from stdin")
+        status, _, body, _ = execute(base, HELLO, files=[{"path": "../etc/x", "content": "boom"}])
+        return problems + c.expect(status, body, 400, kind="invalid_request", error_contains="../etc/x")
+
+    def openapi():
+        status, _, body, _ = request(base, "/openapi.json")
+        problems = c.expect(status, body, 200, openapi="3.1.0")
+        if "/execute" not in ((body or {}).get("paths") or {}):
+            problems.append("no /execute in paths")
+        return problems
+
     for name, fn in [
         ("GET /health is 200 healthy", health),
+        ("an input CSV in, a matplotlib chart and a CSV out", csv_in_chart_out),
+        ("stdin is read; a path traversal in files -> 400", stdin_and_traversal),
+        ("GET /openapi.json is an OpenAPI 3.1 document", openapi),
         ("pandas + numpy script succeeds with stdout", pandas_ok),
         ("syntax error -> 400 SyntaxError", syntax_error),
         ("no main -> 400", no_main),

@@ -8,11 +8,14 @@ locals {
   # (and its IAM), so the image can be pushed to the repository first.
   deploy_service = var.image != ""
 
-  required_apis = [
-    "run.googleapis.com",
-    "artifactregistry.googleapis.com",
-    "iam.googleapis.com",
-  ]
+  required_apis = concat(
+    [
+      "run.googleapis.com",
+      "artifactregistry.googleapis.com",
+      "iam.googleapis.com",
+    ],
+    var.enable_monitoring ? ["logging.googleapis.com", "monitoring.googleapis.com"] : [],
+  )
 
   # The function's own admission bound: `concurrency` executions run, up to
   # `queue_size` more wait. Cloud Run may route at most that many requests to
@@ -39,14 +42,19 @@ locals {
   # Exactly the variables the container reads. Nothing here may weaken the
   # sandbox (the function has no unsandboxed mode; tf-test guards the name
   # PYEXEC_ALLOW_UNSANDBOXED so none is ever introduced).
-  container_env = {
-    PYEXEC_MAX_CONCURRENCY   = tostring(local.concurrency)
-    PYEXEC_QUEUE_SIZE        = tostring(local.queue_size)
-    PYEXEC_DEFAULT_TIMEOUT_S = tostring(var.default_timeout_s)
-    PYEXEC_MAX_TIMEOUT_S     = tostring(var.max_timeout_s)
-    PYEXEC_MEMORY_MB         = tostring(var.execution_memory_mb)
-    PYEXEC_POOL              = var.warm_pool ? "on" : "off"
-  }
+  # Settings left null are not set, so the server's own defaults apply.
+  container_env = merge(
+    {
+      PYEXEC_MAX_CONCURRENCY   = tostring(local.concurrency)
+      PYEXEC_QUEUE_SIZE        = tostring(local.queue_size)
+      PYEXEC_DEFAULT_TIMEOUT_S = tostring(var.default_timeout_s)
+      PYEXEC_MAX_TIMEOUT_S     = tostring(var.max_timeout_s)
+      PYEXEC_MEMORY_MB         = tostring(var.execution_memory_mb)
+      PYEXEC_ENGINE            = var.engine
+    },
+    var.template_max_executions == null ? {} : { PYEXEC_TEMPLATE_MAX_EXECUTIONS = tostring(var.template_max_executions) },
+    var.template_max_age_s == null ? {} : { PYEXEC_TEMPLATE_MAX_AGE_S = tostring(var.template_max_age_s) },
+  )
 
   repository_path = "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.images.repository_id}"
   image_to_push   = "${local.repository_path}/${var.image_name}:${var.image_tag}"

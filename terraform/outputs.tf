@@ -60,3 +60,11 @@ output "project_id" {
   description = "Project the service is deployed in."
   value       = var.project_id
 }
+
+output "request_metric_types" {
+  description = "Metric types of the log-based request metrics (null unless enable_monitoring = true), for charts and alerts of your own."
+  value = var.enable_monitoring ? {
+    requests  = "logging.googleapis.com/user/${google_logging_metric.requests[0].name}"
+    latencies = "logging.googleapis.com/user/${google_logging_metric.latencies[0].name}"
+  } : null
+}

@@ -45,7 +45,8 @@ resource "google_cloud_run_v2_service" "pyexec" {
       }
 
       # /health answers 200 once the jail runtime is ready, 503 before.
-      # Up to 3s x 40 = 120s for JVM start-up and the first pool fill.
+      # Up to 3s x 40 = 120s for JVM start-up and the templates' start
+      # (a Python that has imported numpy and pandas, per library flavour).
       startup_probe {
         initial_delay_seconds = 0
         period_seconds        = 3

@@ -141,13 +141,13 @@ variable "memory" {
 }
 
 variable "cpu_idle" {
-  description = "true = request-based CPU (billed and allocated only while requests are in flight; the warm pool's background refills are throttled between requests). false = instance-based CPU (always allocated, billed for the instance lifetime; the warm pool stays warm)."
+  description = "true = request-based CPU (allocated and billed only while requests are in flight; with the template engine an execution forks from an already-loaded template, so it does not pay a cold start per request). false = instance-based CPU (always allocated, billed for the instance lifetime)."
   type        = bool
   default     = true
 }
 
 variable "startup_cpu_boost" {
-  description = "Give the instance extra CPU while it starts (JVM and warm-pool start-up)."
+  description = "Give the instance extra CPU while it starts (JVM start-up and loading the templates' libraries)."
   type        = bool
   default     = true
 }
@@ -261,10 +261,37 @@ variable "execution_memory_mb" {
   }
 }
 
-variable "warm_pool" {
-  description = "PYEXEC_POOL: keep a warm pool of pre-spawned jails (on) or spawn every jail cold (off)."
-  type        = bool
-  default     = true
+variable "engine" {
+  description = "PYEXEC_ENGINE: how executions start. \"template\" (default): a long-lived jail per library flavour holds a Python with the libraries already imported, and each execution is forked from it into fresh namespaces (milliseconds). \"oneshot\": a new nsjail and a new Python per execution (slower, no long-lived process)."
+  type        = string
+  default     = "template"
+
+  validation {
+    condition     = contains(["template", "oneshot"], var.engine)
+    error_message = "The engine must be \"template\" or \"oneshot\"."
+  }
+}
+
+variable "template_max_executions" {
+  description = "PYEXEC_TEMPLATE_MAX_EXECUTIONS: executions a template serves before it is replaced by a fresh one. null = the server's default (5000). Only used by the template engine."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.template_max_executions == null || try(var.template_max_executions >= 1 && var.template_max_executions <= 1000000000 && floor(var.template_max_executions) == var.template_max_executions, false)
+    error_message = "The template_max_executions must be null or a whole number of at least 1."
+  }
+}
+
+variable "template_max_age_s" {
+  description = "PYEXEC_TEMPLATE_MAX_AGE_S: seconds a template lives before it is replaced by a fresh one. null = the server's default (1800). Only used by the template engine."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.template_max_age_s == null || try(var.template_max_age_s >= 1 && var.template_max_age_s <= 31536000 && floor(var.template_max_age_s) == var.template_max_age_s, false)
+    error_message = "The template_max_age_s must be null or a whole number of seconds between 1 and 31536000 (a year)."
+  }
 }
 
 # -----------------------------------------------------------------------------
@@ -289,4 +316,58 @@ variable "allow_unauthenticated" {
   description = "Make the service public by granting roles/run.invoker to allUsers. Off by default: the service runs untrusted code, so keep it private unless you really mean it."
   type        = bool
   default     = false
+}
+
+# -----------------------------------------------------------------------------
+# Operator monitoring (monitoring.tf)
+# -----------------------------------------------------------------------------
+
+variable "enable_monitoring" {
+  description = "Create log-based metrics on the service's request log (requests by outcome/status/engine/jail, latency distribution) and an alert policy on sandbox failures and 5xx answers. Also enables the Logging and Monitoring APIs when enable_apis is true."
+  type        = bool
+  default     = false
+}
+
+variable "alert_notification_channels" {
+  description = "Notification channels of the alert policy, as projects/PROJECT/notificationChannels/ID. Empty = incidents are only shown in the console."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.alert_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "Each notification channel must be a full name: projects/PROJECT/notificationChannels/ID."
+  }
+}
+
+variable "alert_window_s" {
+  description = "Alerting window in seconds: failures are counted per window."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.alert_window_s >= 60 && var.alert_window_s <= 86400 && floor(var.alert_window_s) == var.alert_window_s
+    error_message = "The alert_window_s must be a whole number of seconds between 60 and 86400."
+  }
+}
+
+variable "alert_sandbox_failures" {
+  description = "Alert when more than this many requests end in sandbox_error or sandbox_unavailable within one window. 0 = on the first one: the sandbox failing is never normal."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.alert_sandbox_failures >= 0 && floor(var.alert_sandbox_failures) == var.alert_sandbox_failures
+    error_message = "The alert_sandbox_failures must be a whole number of at least 0."
+  }
+}
+
+variable "alert_5xx_responses" {
+  description = "Alert when Cloud Run answers more than this many requests with a 5xx status within one window (this includes 503 overloaded answers under bursts, hence not 0)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.alert_5xx_responses >= 0 && floor(var.alert_5xx_responses) == var.alert_5xx_responses
+    error_message = "The alert_5xx_responses must be a whole number of at least 0."
+  }
 }

@@ -121,6 +121,9 @@ def leftovers(before, after):
             problems.append(f"cgroup left: {path} (nsjail's own fallback group)")
         elif name.startswith("NSJAIL.") and not files.get("cgroup.procs"):
             problems.append(f"empty cgroup left: {path}")
+        elif name.startswith("exec-") and files.get("cgroup.procs"):
+            # A template's execution group is kept for the next execution, but only empty.
+            problems.append(f"processes left in an execution's cgroup: {path}: {files['cgroup.procs']!r}")
     new_files = sorted(set(after["files"]) - set(before["files"]))
     if new_files:
         problems.append(f"files left: {new_files[:10]}")
@@ -207,9 +210,9 @@ def check_gen2(c, args, health):
         status, _, body, _ = execute(args.service, MEMORY_BOMB, timeout=30)
         problems = c.expect(status, body, 400, kind="limit_exceeded", error_contains="memory")
         dmesg = agent(args.agent, "/state")["dmesg"][len(dmesg0):]
-        # One-shot jails are nsjail's NSJAIL.<pid> groups, template executions exec-<n> groups
-        # below their template's: either way the OOM kill names a group under pyexec-jails.
-        if not re.search(r"oom_memcg=\S*/pyexec-jails/\S+", dmesg):
+        # A one-shot jail's group is nsjail's NSJAIL.<pid>; a template's execution has tmpl-*/exec-<n>.
+        in_jail = "pyexec-jails/NSJAIL." in dmesg or re.search(r"pyexec-jails/tmpl-[^/\s]+/exec-", dmesg)
+        if not in_jail or "oom" not in dmesg.lower():
             problems.append("the kernel log shows no OOM kill in a jail's cgroup: " + dmesg[-400:])
         return problems
 
@@ -220,8 +223,8 @@ def check_gen2(c, args, health):
             deadline = time.monotonic() + 25
             while time.monotonic() < deadline and not seen.get("full"):
                 for path, files in agent(args.agent, "/state")["cgroups"].items():
-                    limit = files.get("pids.max") or ""
-                    if path.startswith("/pyexec-jails/") and limit.isdigit() and files.get("pids.current") == limit:
+                    jail = "NSJAIL." in path or "/exec-" in path
+                    if jail and files.get("pids.current") and files.get("pids.current") == files.get("pids.max"):
                         seen["full"] = f"{path}: pids.current {files['pids.current']} = pids.max"
                 time.sleep(0.3)
 

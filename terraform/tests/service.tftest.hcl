@@ -173,7 +173,7 @@ run "env_matches_variables" {
     default_timeout_s   = 7
     max_timeout_s       = 20
     execution_memory_mb = 256
-    warm_pool           = false
+    engine              = "oneshot"
   }
 
   assert {
@@ -185,7 +185,7 @@ run "env_matches_variables" {
       PYEXEC_DEFAULT_TIMEOUT_S = "7"
       PYEXEC_MAX_TIMEOUT_S     = "20"
       PYEXEC_MEMORY_MB         = "256"
-      PYEXEC_POOL              = "off"
+      PYEXEC_ENGINE            = "oneshot"
     }
     error_message = "The container environment must be exactly the PYEXEC_* settings from the variables."
   }
@@ -214,9 +214,9 @@ run "env_defaults_and_no_unsandboxed_switch" {
       PYEXEC_DEFAULT_TIMEOUT_S = "10"
       PYEXEC_MAX_TIMEOUT_S     = "30"
       PYEXEC_MEMORY_MB         = "512"
-      PYEXEC_POOL              = "on"
+      PYEXEC_ENGINE            = "template"
     }
-    error_message = "Default environment changed."
+    error_message = "Default environment changed (the template limits must be left to the server by default)."
   }
 
   assert {
@@ -233,6 +233,27 @@ run "env_defaults_and_no_unsandboxed_switch" {
   assert {
     condition     = google_cloud_run_v2_service.pyexec[0].template[0].timeout == "120s" && output.request_timeout == "120s"
     error_message = "Default request timeout must be 120s."
+  }
+}
+
+run "template_limits_become_env" {
+  command = plan
+
+  variables {
+    template_max_executions = 1000
+    template_max_age_s      = 600
+  }
+
+  assert {
+    condition = {
+      for e in google_cloud_run_v2_service.pyexec[0].template[0].containers[0].env : e.name => e.value
+      if startswith(e.name, "PYEXEC_TEMPLATE_") || e.name == "PYEXEC_ENGINE"
+      } == {
+      PYEXEC_ENGINE                  = "template"
+      PYEXEC_TEMPLATE_MAX_EXECUTIONS = "1000"
+      PYEXEC_TEMPLATE_MAX_AGE_S      = "600"
+    }
+    error_message = "template_max_executions and template_max_age_s must become PYEXEC_TEMPLATE_MAX_EXECUTIONS and PYEXEC_TEMPLATE_MAX_AGE_S."
   }
 }
 

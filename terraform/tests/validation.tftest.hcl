@@ -102,3 +102,33 @@ run "bad_ingress_rejected" {
 
   expect_failures = [var.ingress]
 }
+
+run "unknown_engine_rejected" {
+  command = plan
+
+  variables {
+    engine = "pool"
+  }
+
+  expect_failures = [var.engine]
+}
+
+run "zero_template_max_executions_rejected" {
+  command = plan
+
+  variables {
+    template_max_executions = 0
+  }
+
+  expect_failures = [var.template_max_executions]
+}
+
+run "fractional_template_max_age_rejected" {
+  command = plan
+
+  variables {
+    template_max_age_s = 1.5
+  }
+
+  expect_failures = [var.template_max_age_s]
+}

@@ -1,434 +1,302 @@
-// Command terraform-provider-google (schema build) serves, over the Terraform
-// plugin protocol, the hashicorp/google 7.x schema of the resources that the
-// pyexec root module in terraform/ uses. It exists because the real provider
-// cannot be built from the Go module proxy reachable here (only
-// terraform-provider-google v1.20.0 is served), while `terraform validate` and
-// `terraform test` (with mock_provider "google") need a provider binary to get
-// the schema from.
+// Command terraform-provider-google (schema build) serves, over Terraform's plugin
+// protocol 5, the hashicorp/google provider schema held in schema.json: the JSON
+// that `terraform providers schema -json` prints, written at build time by
+// gen_schema.py from the provider's published schema (the cdktn-provider-google
+// wheel on PyPI) for the resource types the pyexec module uses. Nothing in it is
+// written by hand.
 //
-// The attribute names, types, nesting, Required/Optional/Computed flags,
-// defaults and enum validations below follow the 7.x provider's resource
-// definitions for these five resources (a subset: arguments this module does
-// not use are left out, so anything that validates here also exists upstream).
-// It has no API client: create/update fail, so it can never deploy anything.
-// It is used only through the filesystem mirror written by
-// terraform/scripts/install-tools.sh for tf-test.sh.
+// It exists because the real provider can be neither downloaded nor built on this
+// project's machines, while `terraform validate` and `terraform test` (with
+// mock_provider "google") need a provider binary to read the schema from. It only
+// serves the schema and accepts configurations; every call that would read or
+// change real infrastructure fails, so it can never deploy anything. It is used
+// only through the filesystem mirror that terraform/scripts/install-tools.sh writes.
 package main
 
 import (
 	"context"
+	_ "embed"
+	"encoding/json"
 	"fmt"
+	"log"
 	"os"
-	"time"
+	"sort"
 
-	"github.com/hashicorp/terraform-plugin-sdk/v2/diag"
-	"github.com/hashicorp/terraform-plugin-sdk/v2/helper/schema"
-	"github.com/hashicorp/terraform-plugin-sdk/v2/helper/validation"
-	"github.com/hashicorp/terraform-plugin-sdk/v2/plugin"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov5"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov5/tf5server"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
+
+const address = "registry.terraform.io/hashicorp/google"
+
+// schema.json is generated into the build directory; it is not in the repository.
+//
+//go:embed schema.json
+var schemaJSON []byte
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// The subset of Terraform's `providers schema -json` format that gen_schema.py writes.
+type schemaFile struct {
+	ProviderSchemas map[string]struct {
+		Provider          jsonSchema            `json:"provider"`
+		ResourceSchemas   map[string]jsonSchema `json:"resource_schemas"`
+		DataSourceSchemas map[string]jsonSchema `json:"data_source_schemas"`
+	} `json:"provider_schemas"`
+	Source struct {
+		ProviderVersion string `json:"provider_version"`
+		Wheel           string `json:"wheel"`
+	} `json:"pyexec_source"`
+}
+
+type jsonSchema struct {
+	Version int64     `json:"version"`
+	Block   jsonBlock `json:"block"`
+}
+
+type jsonBlock struct {
+	Attributes map[string]jsonAttribute `json:"attributes"`
+	BlockTypes map[string]jsonNested    `json:"block_types"`
+}
+
+type jsonAttribute struct {
+	Type        json.RawMessage `json:"type"`
+	Description string          `json:"description"`
+	Required    bool            `json:"required"`
+	Optional    bool            `json:"optional"`
+	Computed    bool            `json:"computed"`
+	Sensitive   bool            `json:"sensitive"`
+}
+
+type jsonNested struct {
+	NestingMode string    `json:"nesting_mode"`
+	Block       jsonBlock `json:"block"`
+	MinItems    int64     `json:"min_items"`
+	MaxItems    int64     `json:"max_items"`
+}
+
 func main() {
+	file, err := loadSchema(schemaJSON)
+	if err != nil {
+		log.Fatalf("terraform-provider-google (schema build): %v", err)
+	}
 	if len(os.Args) > 1 && (os.Args[1] == "-version" || os.Args[1] == "--version") {
-		fmt.Printf("terraform-provider-google v%s (pyexec schema build, tests only)\n", version)
+		fmt.Printf("terraform-provider-google v%s (pyexec schema build of google %s from %s, tests only)\n",
+			version, file.source.ProviderVersion, file.source.Wheel)
 		return
 	}
-	plugin.Serve(&plugin.ServeOpts{ProviderFunc: Provider})
-}
-
-// Provider returns the schema-only google provider.
-func Provider() *schema.Provider {
-	return &schema.Provider{
-		Schema: map[string]*schema.Schema{
-			"credentials":                     optString(),
-			"access_token":                    optString(),
-			"impersonate_service_account":     optString(),
-			"project":                         optString(),
-			"billing_project":                 optString(),
-			"region":                          optString(),
-			"zone":                            optString(),
-			"user_project_override":           {Type: schema.TypeBool, Optional: true},
-			"request_timeout":                 optString(),
-			"request_reason":                  optString(),
-			"universe_domain":                 optString(),
-			"add_terraform_attribution_label": {Type: schema.TypeBool, Optional: true},
-			"default_labels":                  stringMap(false),
-			"scopes":                          {Type: schema.TypeList, Optional: true, Elem: &schema.Schema{Type: schema.TypeString}},
-		},
-		ResourcesMap: map[string]*schema.Resource{
-			"google_project_service":                 resourceProjectService(),
-			"google_artifact_registry_repository":    resourceArtifactRegistryRepository(),
-			"google_service_account":                 resourceServiceAccount(),
-			"google_cloud_run_v2_service":            resourceCloudRunV2Service(),
-			"google_cloud_run_v2_service_iam_member": resourceCloudRunV2ServiceIamMember(),
-		},
-		ConfigureContextFunc: func(context.Context, *schema.ResourceData) (interface{}, diag.Diagnostics) {
-			return nil, nil
-		},
+	server := &schemaServer{schema: file.response}
+	if err := tf5server.Serve(address, func() tfprotov5.ProviderServer { return server }); err != nil {
+		log.Fatal(err)
 	}
 }
 
-// ---------------------------------------------------------------------------
-// helpers
-
-func optString() *schema.Schema { return &schema.Schema{Type: schema.TypeString, Optional: true} }
-
-func optComputedString() *schema.Schema {
-	return &schema.Schema{Type: schema.TypeString, Optional: true, Computed: true}
+type loaded struct {
+	response *tfprotov5.GetProviderSchemaResponse
+	source   struct{ ProviderVersion, Wheel string }
 }
 
-func computedString() *schema.Schema { return &schema.Schema{Type: schema.TypeString, Computed: true} }
-
-func forceNewOptComputedString() *schema.Schema {
-	return &schema.Schema{Type: schema.TypeString, Optional: true, Computed: true, ForceNew: true}
-}
-
-func requiredForceNewString() *schema.Schema {
-	return &schema.Schema{Type: schema.TypeString, Required: true, ForceNew: true}
-}
-
-func stringMap(computed bool) *schema.Schema {
-	s := &schema.Schema{Type: schema.TypeMap, Elem: &schema.Schema{Type: schema.TypeString}}
-	if computed {
-		s.Computed = true
-	} else {
-		s.Optional = true
+func loadSchema(data []byte) (*loaded, error) {
+	var file schemaFile
+	if err := json.Unmarshal(data, &file); err != nil {
+		return nil, fmt.Errorf("schema.json: %w", err)
 	}
-	return s
-}
-
-func stringList() *schema.Schema {
-	return &schema.Schema{Type: schema.TypeList, Optional: true, Elem: &schema.Schema{Type: schema.TypeString}}
-}
-
-func enum(values ...string) schema.SchemaValidateFunc {
-	return validation.StringInSlice(append(values, ""), false)
-}
-
-// labelsTriplet adds labels / effective_labels / terraform_labels like the
-// provider does for every labelled resource since 5.0.
-func labelsTriplet(m map[string]*schema.Schema) map[string]*schema.Schema {
-	m["labels"] = stringMap(false)
-	m["effective_labels"] = stringMap(true)
-	m["terraform_labels"] = stringMap(true)
-	return m
-}
-
-func schemaOnlyCreate(_ context.Context, _ *schema.ResourceData, _ interface{}) diag.Diagnostics {
-	return diag.Errorf("this is the pyexec schema build of the google provider, used only by terraform test; it cannot create resources")
-}
-
-func schemaOnlyUpdate(_ context.Context, _ *schema.ResourceData, _ interface{}) diag.Diagnostics {
-	return diag.Errorf("this is the pyexec schema build of the google provider, used only by terraform test; it cannot update resources")
-}
-
-func schemaOnlyRead(_ context.Context, _ *schema.ResourceData, _ interface{}) diag.Diagnostics {
-	return nil
-}
-
-func schemaOnlyDelete(_ context.Context, d *schema.ResourceData, _ interface{}) diag.Diagnostics {
-	d.SetId("")
-	return nil
-}
-
-func crud(r *schema.Resource, updatable bool) *schema.Resource {
-	r.CreateContext = schemaOnlyCreate
-	r.ReadContext = schemaOnlyRead
-	r.DeleteContext = schemaOnlyDelete
-	if updatable {
-		r.UpdateContext = schemaOnlyUpdate
+	p, ok := file.ProviderSchemas[address]
+	if !ok {
+		return nil, fmt.Errorf("schema.json has no schema for %s", address)
 	}
-	return r
-}
-
-func defaultTimeouts() *schema.ResourceTimeout {
-	d := schema.DefaultTimeout(20 * time.Minute)
-	return &schema.ResourceTimeout{Create: d, Update: d, Delete: d}
-}
-
-// ---------------------------------------------------------------------------
-// google_project_service
-
-func resourceProjectService() *schema.Resource {
-	d := schema.DefaultTimeout(20 * time.Minute)
-	return crud(&schema.Resource{
-		Timeouts: &schema.ResourceTimeout{Create: d, Update: d, Read: d, Delete: d},
-		Schema: map[string]*schema.Schema{
-			"service":                    requiredForceNewString(),
-			"project":                    forceNewOptComputedString(),
-			"disable_dependent_services": {Type: schema.TypeBool, Optional: true},
-			"disable_on_destroy":         {Type: schema.TypeBool, Optional: true, Default: true},
-		},
-	}, true)
-}
-
-// ---------------------------------------------------------------------------
-// google_artifact_registry_repository
-
-func resourceArtifactRegistryRepository() *schema.Resource {
-	return crud(&schema.Resource{
-		Timeouts: defaultTimeouts(),
-		Schema: labelsTriplet(map[string]*schema.Schema{
-			"repository_id": requiredForceNewString(),
-			"format":        requiredForceNewString(),
-			"location":      forceNewOptComputedString(),
-			"project":       forceNewOptComputedString(),
-			"description":   optString(),
-			"kms_key_name":  {Type: schema.TypeString, Optional: true, ForceNew: true},
-			"mode": {
-				Type: schema.TypeString, Optional: true, ForceNew: true, Default: "STANDARD_REPOSITORY",
-				ValidateFunc: enum("STANDARD_REPOSITORY", "VIRTUAL_REPOSITORY", "REMOTE_REPOSITORY"),
-			},
-			"docker_config": {
-				Type: schema.TypeList, Optional: true, MaxItems: 1,
-				Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-					"immutable_tags": {Type: schema.TypeBool, Optional: true},
-				}},
-			},
-			"name":        computedString(),
-			"create_time": computedString(),
-			"update_time": computedString(),
-		}),
-	}, true)
-}
-
-// ---------------------------------------------------------------------------
-// google_service_account
-
-func resourceServiceAccount() *schema.Resource {
-	return crud(&schema.Resource{
-		Timeouts: &schema.ResourceTimeout{Create: schema.DefaultTimeout(5 * time.Minute)},
-		Schema: map[string]*schema.Schema{
-			"account_id":   requiredForceNewString(),
-			"display_name": optString(),
-			"description":  optString(),
-			"disabled":     {Type: schema.TypeBool, Optional: true, Default: false},
-			"project":      forceNewOptComputedString(),
-			"email":        computedString(),
-			"name":         computedString(),
-			"unique_id":    computedString(),
-		},
-	}, true)
-}
-
-// ---------------------------------------------------------------------------
-// google_cloud_run_v2_service
-
-func probeSchema(withTCP bool) *schema.Schema {
-	port := func() *schema.Schema { return &schema.Schema{Type: schema.TypeInt, Optional: true, Computed: true} }
-	s := map[string]*schema.Schema{
-		"initial_delay_seconds": {Type: schema.TypeInt, Optional: true, Default: 0},
-		"timeout_seconds":       {Type: schema.TypeInt, Optional: true, Default: 1},
-		"period_seconds":        {Type: schema.TypeInt, Optional: true, Default: 10},
-		"failure_threshold":     {Type: schema.TypeInt, Optional: true, Default: 3},
-		"http_get": {
-			Type: schema.TypeList, Optional: true, MaxItems: 1,
-			Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-				"path": {Type: schema.TypeString, Optional: true, Default: "/"},
-				"port": port(),
-				"http_headers": {
-					Type: schema.TypeList, Optional: true,
-					Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-						"name":  {Type: schema.TypeString, Required: true},
-						"value": {Type: schema.TypeString, Optional: true, Default: ""},
-					}},
-				},
-			}},
-		},
-		"grpc": {
-			Type: schema.TypeList, Optional: true, MaxItems: 1,
-			Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-				"port":    port(),
-				"service": optString(),
-			}},
-		},
+	resp := &tfprotov5.GetProviderSchemaResponse{
+		ResourceSchemas:   map[string]*tfprotov5.Schema{},
+		DataSourceSchemas: map[string]*tfprotov5.Schema{},
 	}
-	if withTCP {
-		s["tcp_socket"] = &schema.Schema{
-			Type: schema.TypeList, Optional: true, MaxItems: 1,
-			Elem: &schema.Resource{Schema: map[string]*schema.Schema{"port": port()}},
+	var err error
+	if resp.Provider, err = convertSchema(p.Provider); err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	for name, s := range p.ResourceSchemas {
+		if resp.ResourceSchemas[name], err = convertSchema(s); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	return &schema.Schema{
-		Type: schema.TypeList, Optional: true, Computed: true, MaxItems: 1,
-		Elem: &schema.Resource{Schema: s},
+	for name, s := range p.DataSourceSchemas {
+		if resp.DataSourceSchemas[name], err = convertSchema(s); err != nil {
+			return nil, fmt.Errorf("data %s: %w", name, err)
+		}
 	}
+	out := &loaded{response: resp}
+	out.source.ProviderVersion, out.source.Wheel = file.Source.ProviderVersion, file.Source.Wheel
+	return out, nil
 }
 
-func containerSchema() *schema.Schema {
-	return &schema.Schema{
-		Type: schema.TypeList, Optional: true,
-		Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-			"name":        optString(),
-			"image":       {Type: schema.TypeString, Required: true},
-			"command":     stringList(),
-			"args":        stringList(),
-			"working_dir": optString(),
-			"depends_on":  stringList(),
-			"env": {
-				Type: schema.TypeList, Optional: true,
-				Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-					"name":  {Type: schema.TypeString, Required: true},
-					"value": optString(),
-					"value_source": {
-						Type: schema.TypeList, Optional: true, MaxItems: 1,
-						Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-							"secret_key_ref": {
-								Type: schema.TypeList, Optional: true, MaxItems: 1,
-								Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-									"secret":  {Type: schema.TypeString, Required: true},
-									"version": optString(),
-								}},
-							},
-						}},
-					},
-				}},
-			},
-			"resources": {
-				Type: schema.TypeList, Optional: true, Computed: true, MaxItems: 1,
-				Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-					"limits":            {Type: schema.TypeMap, Optional: true, Computed: true, Elem: &schema.Schema{Type: schema.TypeString}},
-					"cpu_idle":          {Type: schema.TypeBool, Optional: true},
-					"startup_cpu_boost": {Type: schema.TypeBool, Optional: true},
-				}},
-			},
-			"ports": {
-				Type: schema.TypeList, Optional: true, Computed: true,
-				Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-					"name":           optComputedString(),
-					"container_port": {Type: schema.TypeInt, Optional: true},
-				}},
-			},
-			"volume_mounts": {
-				Type: schema.TypeList, Optional: true,
-				Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-					"name":       {Type: schema.TypeString, Required: true},
-					"mount_path": {Type: schema.TypeString, Required: true},
-				}},
-			},
-			"liveness_probe": probeSchema(true),
-			"startup_probe":  probeSchema(true),
-		}},
+func convertSchema(s jsonSchema) (*tfprotov5.Schema, error) {
+	block, err := convertBlock(s.Block)
+	if err != nil {
+		return nil, err
 	}
+	return &tfprotov5.Schema{Version: s.Version, Block: block}, nil
 }
 
-func conditionsSchema() *schema.Schema {
-	fields := map[string]*schema.Schema{}
-	for _, f := range []string{"type", "state", "message", "last_transition_time", "severity", "reason", "revision_reason", "execution_reason"} {
-		fields[f] = computedString()
+var nestingModes = map[string]tfprotov5.SchemaNestedBlockNestingMode{
+	"single": tfprotov5.SchemaNestedBlockNestingModeSingle,
+	"list":   tfprotov5.SchemaNestedBlockNestingModeList,
+	"set":    tfprotov5.SchemaNestedBlockNestingModeSet,
+	"map":    tfprotov5.SchemaNestedBlockNestingModeMap,
+	"group":  tfprotov5.SchemaNestedBlockNestingModeGroup,
+}
+
+func convertBlock(b jsonBlock) (*tfprotov5.SchemaBlock, error) {
+	out := &tfprotov5.SchemaBlock{}
+	for _, name := range sortedKeys(b.Attributes) {
+		a := b.Attributes[name]
+		typ, err := tftypes.ParseJSONType(a.Type) //nolint:staticcheck // the documented way to read a JSON type
+		if err != nil {
+			return nil, fmt.Errorf("attribute %s: %w", name, err)
+		}
+		out.Attributes = append(out.Attributes, &tfprotov5.SchemaAttribute{
+			Name: name, Type: typ, Description: a.Description,
+			Required: a.Required, Optional: a.Optional, Computed: a.Computed, Sensitive: a.Sensitive,
+		})
 	}
-	return &schema.Schema{Type: schema.TypeList, Computed: true, Elem: &schema.Resource{Schema: fields}}
+	for _, name := range sortedKeys(b.BlockTypes) {
+		n := b.BlockTypes[name]
+		mode, ok := nestingModes[n.NestingMode]
+		if !ok {
+			return nil, fmt.Errorf("block %s: unknown nesting mode %q", name, n.NestingMode)
+		}
+		inner, err := convertBlock(n.Block)
+		if err != nil {
+			return nil, fmt.Errorf("block %s: %w", name, err)
+		}
+		out.BlockTypes = append(out.BlockTypes, &tfprotov5.SchemaNestedBlock{
+			TypeName: name, Block: inner, Nesting: mode, MinItems: n.MinItems, MaxItems: n.MaxItems,
+		})
+	}
+	return out, nil
 }
 
-func resourceCloudRunV2Service() *schema.Resource {
-	return crud(&schema.Resource{
-		Timeouts: defaultTimeouts(),
-		Schema: labelsTriplet(map[string]*schema.Schema{
-			"name":     requiredForceNewString(),
-			"location": requiredForceNewString(),
-			"project":  forceNewOptComputedString(),
-			"template": {
-				Type: schema.TypeList, Required: true, MaxItems: 1,
-				Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-					"revision":    optString(),
-					"labels":      stringMap(false),
-					"annotations": stringMap(false),
-					"scaling": {
-						Type: schema.TypeList, Optional: true, Computed: true, MaxItems: 1,
-						Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-							"min_instance_count": {Type: schema.TypeInt, Optional: true},
-							"max_instance_count": {Type: schema.TypeInt, Optional: true},
-						}},
-					},
-					"timeout":         optComputedString(),
-					"service_account": optComputedString(),
-					"execution_environment": {
-						Type: schema.TypeString, Optional: true,
-						ValidateFunc: enum("EXECUTION_ENVIRONMENT_GEN1", "EXECUTION_ENVIRONMENT_GEN2"),
-					},
-					"encryption_key":                   optString(),
-					"max_instance_request_concurrency": {Type: schema.TypeInt, Optional: true, Computed: true},
-					"session_affinity":                 {Type: schema.TypeBool, Optional: true},
-					"containers":                       containerSchema(),
-				}},
-			},
-			"description":    optString(),
-			"annotations":    stringMap(false),
-			"client":         optString(),
-			"client_version": optString(),
-			"ingress": {
-				Type: schema.TypeString, Optional: true, Computed: true,
-				ValidateFunc: enum("INGRESS_TRAFFIC_ALL", "INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"),
-			},
-			"launch_stage": {
-				Type: schema.TypeString, Optional: true, Computed: true,
-				ValidateFunc: enum("UNIMPLEMENTED", "PRELAUNCH", "EARLY_ACCESS", "ALPHA", "BETA", "GA", "DEPRECATED"),
-			},
-			"custom_audiences":     stringList(),
-			"invoker_iam_disabled": {Type: schema.TypeBool, Optional: true},
-			"deletion_protection":  {Type: schema.TypeBool, Optional: true, Default: true},
-			"scaling": {
-				Type: schema.TypeList, Optional: true, Computed: true, MaxItems: 1,
-				Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-					"min_instance_count": {Type: schema.TypeInt, Optional: true},
-				}},
-			},
-			"traffic": {
-				Type: schema.TypeList, Optional: true, Computed: true,
-				Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-					"type": {
-						Type: schema.TypeString, Optional: true,
-						ValidateFunc: enum("TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"),
-					},
-					"revision": optString(),
-					"percent":  {Type: schema.TypeInt, Optional: true, Computed: true},
-					"tag":      optString(),
-				}},
-			},
-			"uri":                     computedString(),
-			"urls":                    {Type: schema.TypeList, Computed: true, Elem: &schema.Schema{Type: schema.TypeString}},
-			"uid":                     computedString(),
-			"etag":                    computedString(),
-			"generation":              computedString(),
-			"observed_generation":     computedString(),
-			"latest_ready_revision":   computedString(),
-			"latest_created_revision": computedString(),
-			"create_time":             computedString(),
-			"update_time":             computedString(),
-			"delete_time":             computedString(),
-			"expire_time":             computedString(),
-			"creator":                 computedString(),
-			"last_modifier":           computedString(),
-			"reconciling":             {Type: schema.TypeBool, Computed: true},
-			"effective_annotations":   stringMap(true),
-			"terminal_condition":      conditionsSchema(),
-			"conditions":              conditionsSchema(),
-		}),
-	}, true)
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
-// ---------------------------------------------------------------------------
-// google_cloud_run_v2_service_iam_member
+// schemaServer answers the schema and validation calls; Terraform core itself checks
+// configurations against the schema (unknown or missing arguments, types, nesting).
+type schemaServer struct {
+	schema *tfprotov5.GetProviderSchemaResponse
+}
 
-func resourceCloudRunV2ServiceIamMember() *schema.Resource {
-	return crud(&schema.Resource{
-		Schema: map[string]*schema.Schema{
-			"name":     requiredForceNewString(),
-			"role":     requiredForceNewString(),
-			"member":   requiredForceNewString(),
-			"project":  forceNewOptComputedString(),
-			"location": forceNewOptComputedString(),
-			"condition": {
-				Type: schema.TypeList, Optional: true, ForceNew: true, MaxItems: 1,
-				Elem: &schema.Resource{Schema: map[string]*schema.Schema{
-					"expression":  {Type: schema.TypeString, Required: true, ForceNew: true},
-					"title":       {Type: schema.TypeString, Required: true, ForceNew: true},
-					"description": {Type: schema.TypeString, Optional: true, ForceNew: true},
-				}},
-			},
-			"etag": computedString(),
-		},
-	}, false)
+// refuse is the answer to every call that would touch real infrastructure.
+func refuse(call string) []*tfprotov5.Diagnostic {
+	return []*tfprotov5.Diagnostic{{
+		Severity: tfprotov5.DiagnosticSeverityError,
+		Summary:  "schema-only provider",
+		Detail: call + " is not supported: this is pyexec's schema build of the google provider, " +
+			"used only by terraform validate and terraform test with mock_provider.",
+	}}
+}
+
+func (s *schemaServer) GetMetadata(context.Context, *tfprotov5.GetMetadataRequest) (*tfprotov5.GetMetadataResponse, error) {
+	resp := &tfprotov5.GetMetadataResponse{ServerCapabilities: &tfprotov5.ServerCapabilities{}}
+	for _, name := range sortedKeys(s.schema.ResourceSchemas) {
+		resp.Resources = append(resp.Resources, tfprotov5.ResourceMetadata{TypeName: name})
+	}
+	for _, name := range sortedKeys(s.schema.DataSourceSchemas) {
+		resp.DataSources = append(resp.DataSources, tfprotov5.DataSourceMetadata{TypeName: name})
+	}
+	return resp, nil
+}
+
+func (s *schemaServer) GetProviderSchema(context.Context, *tfprotov5.GetProviderSchemaRequest) (*tfprotov5.GetProviderSchemaResponse, error) {
+	return s.schema, nil
+}
+
+func (s *schemaServer) GetResourceIdentitySchemas(context.Context, *tfprotov5.GetResourceIdentitySchemasRequest) (*tfprotov5.GetResourceIdentitySchemasResponse, error) {
+	return &tfprotov5.GetResourceIdentitySchemasResponse{}, nil
+}
+
+func (s *schemaServer) PrepareProviderConfig(_ context.Context, req *tfprotov5.PrepareProviderConfigRequest) (*tfprotov5.PrepareProviderConfigResponse, error) {
+	return &tfprotov5.PrepareProviderConfigResponse{PreparedConfig: req.Config}, nil
+}
+
+func (s *schemaServer) ValidateResourceTypeConfig(context.Context, *tfprotov5.ValidateResourceTypeConfigRequest) (*tfprotov5.ValidateResourceTypeConfigResponse, error) {
+	return &tfprotov5.ValidateResourceTypeConfigResponse{}, nil
+}
+
+func (s *schemaServer) ValidateDataSourceConfig(context.Context, *tfprotov5.ValidateDataSourceConfigRequest) (*tfprotov5.ValidateDataSourceConfigResponse, error) {
+	return &tfprotov5.ValidateDataSourceConfigResponse{}, nil
+}
+
+func (s *schemaServer) ConfigureProvider(context.Context, *tfprotov5.ConfigureProviderRequest) (*tfprotov5.ConfigureProviderResponse, error) {
+	return &tfprotov5.ConfigureProviderResponse{Diagnostics: refuse("ConfigureProvider")}, nil
+}
+
+func (s *schemaServer) StopProvider(context.Context, *tfprotov5.StopProviderRequest) (*tfprotov5.StopProviderResponse, error) {
+	return &tfprotov5.StopProviderResponse{}, nil
+}
+
+func (s *schemaServer) GetFunctions(context.Context, *tfprotov5.GetFunctionsRequest) (*tfprotov5.GetFunctionsResponse, error) {
+	return &tfprotov5.GetFunctionsResponse{}, nil
+}
+
+// Everything below would read or change infrastructure (or state): refused.
+
+func (s *schemaServer) UpgradeResourceState(context.Context, *tfprotov5.UpgradeResourceStateRequest) (*tfprotov5.UpgradeResourceStateResponse, error) {
+	return &tfprotov5.UpgradeResourceStateResponse{Diagnostics: refuse("UpgradeResourceState")}, nil
+}
+
+func (s *schemaServer) UpgradeResourceIdentity(context.Context, *tfprotov5.UpgradeResourceIdentityRequest) (*tfprotov5.UpgradeResourceIdentityResponse, error) {
+	return &tfprotov5.UpgradeResourceIdentityResponse{Diagnostics: refuse("UpgradeResourceIdentity")}, nil
+}
+
+func (s *schemaServer) ReadResource(context.Context, *tfprotov5.ReadResourceRequest) (*tfprotov5.ReadResourceResponse, error) {
+	return &tfprotov5.ReadResourceResponse{Diagnostics: refuse("ReadResource")}, nil
+}
+
+func (s *schemaServer) PlanResourceChange(context.Context, *tfprotov5.PlanResourceChangeRequest) (*tfprotov5.PlanResourceChangeResponse, error) {
+	return &tfprotov5.PlanResourceChangeResponse{Diagnostics: refuse("PlanResourceChange")}, nil
+}
+
+func (s *schemaServer) ApplyResourceChange(context.Context, *tfprotov5.ApplyResourceChangeRequest) (*tfprotov5.ApplyResourceChangeResponse, error) {
+	return &tfprotov5.ApplyResourceChangeResponse{Diagnostics: refuse("ApplyResourceChange")}, nil
+}
+
+func (s *schemaServer) ImportResourceState(context.Context, *tfprotov5.ImportResourceStateRequest) (*tfprotov5.ImportResourceStateResponse, error) {
+	return &tfprotov5.ImportResourceStateResponse{Diagnostics: refuse("ImportResourceState")}, nil
+}
+
+func (s *schemaServer) MoveResourceState(context.Context, *tfprotov5.MoveResourceStateRequest) (*tfprotov5.MoveResourceStateResponse, error) {
+	return &tfprotov5.MoveResourceStateResponse{Diagnostics: refuse("MoveResourceState")}, nil
+}
+
+func (s *schemaServer) GenerateResourceConfig(context.Context, *tfprotov5.GenerateResourceConfigRequest) (*tfprotov5.GenerateResourceConfigResponse, error) {
+	return &tfprotov5.GenerateResourceConfigResponse{Diagnostics: refuse("GenerateResourceConfig")}, nil
+}
+
+func (s *schemaServer) ReadDataSource(context.Context, *tfprotov5.ReadDataSourceRequest) (*tfprotov5.ReadDataSourceResponse, error) {
+	return &tfprotov5.ReadDataSourceResponse{Diagnostics: refuse("ReadDataSource")}, nil
+}
+
+func (s *schemaServer) CallFunction(context.Context, *tfprotov5.CallFunctionRequest) (*tfprotov5.CallFunctionResponse, error) {
+	return &tfprotov5.CallFunctionResponse{Error: &tfprotov5.FunctionError{Text: "the schema build of the google provider has no functions"}}, nil
+}
+
+func (s *schemaServer) ValidateEphemeralResourceConfig(context.Context, *tfprotov5.ValidateEphemeralResourceConfigRequest) (*tfprotov5.ValidateEphemeralResourceConfigResponse, error) {
+	return &tfprotov5.ValidateEphemeralResourceConfigResponse{Diagnostics: refuse("ValidateEphemeralResourceConfig")}, nil
+}
+
+func (s *schemaServer) OpenEphemeralResource(context.Context, *tfprotov5.OpenEphemeralResourceRequest) (*tfprotov5.OpenEphemeralResourceResponse, error) {
+	return &tfprotov5.OpenEphemeralResourceResponse{Diagnostics: refuse("OpenEphemeralResource")}, nil
+}
+
+func (s *schemaServer) RenewEphemeralResource(context.Context, *tfprotov5.RenewEphemeralResourceRequest) (*tfprotov5.RenewEphemeralResourceResponse, error) {
+	return &tfprotov5.RenewEphemeralResourceResponse{Diagnostics: refuse("RenewEphemeralResource")}, nil
+}
+
+func (s *schemaServer) CloseEphemeralResource(context.Context, *tfprotov5.CloseEphemeralResourceRequest) (*tfprotov5.CloseEphemeralResourceResponse, error) {
+	return &tfprotov5.CloseEphemeralResourceResponse{Diagnostics: refuse("CloseEphemeralResource")}, nil
 }

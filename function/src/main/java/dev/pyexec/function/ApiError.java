@@ -17,6 +17,7 @@ final class ApiError extends Exception {
 
   ApiError(int status, String kind, String message, Map<String, String> headers) {
     super(message, null, false, false);
+    RefusalKind.of(status, kind); // only declared (and documented) kinds
     this.status = status;
     this.kind = kind;
     this.headers = Map.copyOf(headers);

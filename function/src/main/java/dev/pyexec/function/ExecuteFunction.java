@@ -29,13 +29,16 @@ import java.util.Map;
  */
 public final class ExecuteFunction implements HttpFunction {
   private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().serializeNulls().create();
-  private static final Duration POOL_STATUS_EVERY = Duration.ofSeconds(60);
+  private static final Duration ENGINE_STATUS_EVERY = Duration.ofSeconds(60);
   private static final String USAGE = """
       pyexec: runs the main() of a Python script in an nsjail sandbox.
 
         POST /execute  {"script": "def main():\\n    return 1", "timeout": 5}
                        -> {"result": 1, "stdout": ""}
+                       optional: "stdin": "...", "files": [{"path": "in.csv", "content": "..."}];
+                       files the script writes under /tmp/output/ come back in "files"
         GET  /health   -> {"status": "healthy"}
+        GET  /openapi.json -> the OpenAPI 3.1 document of this API
 
       numpy and pandas are available; no network; /tmp is private and small.
       """;
@@ -48,6 +51,8 @@ public final class ExecuteFunction implements HttpFunction {
   private final AdmissionControl admission;
   private final SecureRandom random = new SecureRandom();
   private final String profile;
+  private final String engine;
+  private final byte[] openApi;
 
   /** What the invoker calls: configuration from the environment, the real sandbox. */
   public ExecuteFunction() {
@@ -57,9 +62,9 @@ public final class ExecuteFunction implements HttpFunction {
 
   private ExecuteFunction(ServiceConfig config, RequestLog log) {
     this(config, startSandbox(config, log), log);
-    PoolStatusLog poolStatus = new PoolStatusLog(sandbox, log).start(POOL_STATUS_EVERY);
+    EngineStatusLog engineStatus = new EngineStatusLog(sandbox, log).start(ENGINE_STATUS_EVERY);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      poolStatus.close();
+      engineStatus.close();
       sandbox.close();
     }, "sandbox-shutdown"));
   }
@@ -71,17 +76,21 @@ public final class ExecuteFunction implements HttpFunction {
     this.bodies = new BodyReader(config.bodyLimitBytes());
     this.parser = new RequestParser(config.scriptLimitBytes(), config.defaultTimeout(),
         config.sandbox().maxTimeout());
+    this.openApi = OpenApiDocument.render(config);
     this.admission = new AdmissionControl(config.concurrency(), config.queueSize(), config.queueWait());
-    this.profile = sandbox.health().profile();
+    SandboxHealth health = sandbox.health();
+    this.profile = health.profile();
+    this.engine = health.engine();
   }
 
   private static Sandbox startSandbox(ServiceConfig config, RequestLog log) {
     Sandbox sandbox = new SandboxStarter(config.sandbox(), line -> log.event("INFO", line))
-        .start(config.pool());
+        .start(config.engine());
     SandboxHealth health = sandbox.health();
     if (health.healthy()) {
-      log.event("INFO", "ready: sandbox profile " + health.profile() + ", " + config.concurrency()
-          + " executions at once, queue " + config.queueSize());
+      log.event("INFO", "ready: sandbox profile " + health.profile() + ", engine " + health.engine() + ", "
+          + config.concurrency() + " executions at once, queue " + config.queueSize() + ", at most "
+          + config.executionBudgetBytes() + " bytes of heap per execution");
     } else {
       log.event("ERROR", "NOT serving executions, the sandbox is unavailable: " + health.detail());
     }
@@ -109,10 +118,10 @@ public final class ExecuteFunction implements HttpFunction {
       sendError(response, e);
     } catch (Throwable t) {
       status = 500;
-      outcome = "internal_error";
+      outcome = RefusalKind.INTERNAL_ERROR.kind;
       fields.put("exception", t.toString());
-      sendQuietly(response, new Reply(500, "internal_error", errorBody(
-          "The server failed while handling this request; this is not the script's fault", "internal_error"),
+      sendQuietly(response, new Reply(500, outcome, text(errorBody(
+          "The server failed while handling this request; this is not the script's fault", outcome)),
           Map.of()));
     }
     fields.put("outcome", outcome);
@@ -132,12 +141,16 @@ public final class ExecuteFunction implements HttpFunction {
         requireMethod(method, "GET");
         return health();
       }
+      case "/openapi.json" -> {
+        requireMethod(method, "GET");
+        return new Reply(200, "openapi", out -> out.write(openApi), Map.of());
+      }
       case "/" -> {
         requireMethod(method, "GET");
         return new Reply(200, "usage", null, Map.of());
       }
       default -> throw new ApiError(404, "not_found",
-          "no such path: " + path + "; use POST /execute or GET /health");
+          "no such path: " + path + "; use POST /execute, GET /health or GET /openapi.json");
     }
   }
 
@@ -148,30 +161,42 @@ public final class ExecuteFunction implements HttpFunction {
       throw new ApiError(415, "unsupported_media_type",
           "Content-Encoding " + encoding + " is not supported; send the JSON uncompressed");
     }
-    byte[] body;
+    BodyReader.Body body;
     try {
       body = bodies.read(request.getContentLength(), request.getInputStream());
     } catch (IOException e) {
       throw ApiError.badRequest("the request body could not be read to its end (" + e.getClass().getSimpleName()
           + "); was it shorter than its Content-Length?");
     }
-    ExecuteRequest parsed = parser.parse(body);
+    ExecuteRequest parsed = parser.parse(body.bytes(), body.length());
+    body = null; // the parsed request holds what is needed; the raw body may go
     fields.put("script_bytes", parsed.scriptBytes());
+    if (parsed.stdin().length > 0) {
+      fields.put("stdin_bytes", parsed.stdin().length);
+    }
+    if (!parsed.files().isEmpty()) {
+      fields.put("input_files", parsed.files().size());
+    }
     fields.put("timeout_s", parsed.timeout().toMillis() / 1000.0);
     ExecutionOutcome outcome;
     try (AdmissionControl.Permit permit = admission.admit()) {
-      outcome = sandbox.execute(new ScriptJob(parsed.script(), parsed.timeout()));
+      outcome = sandbox.execute(new ScriptJob(parsed.script(), parsed.timeout(), parsed.stdin(), parsed.files()));
     }
     fields.put("sandbox_profile", profile);
+    fields.put("engine", engine);
     fields.put("jail", outcome.jailSource());
     fields.put("stdout_bytes", outcome.stdout().bytes().length);
     fields.put("run_ms", outcome.elapsed().toNanos() / 1_000_000.0);
+    if (outcome.files() != null && !outcome.files().files().isEmpty()) {
+      fields.put("output_files", outcome.files().files().size());
+      fields.put("output_bytes", outcome.files().totalBytes());
+    }
     if (outcome.internalDetail() != null) {
       fields.put("sandbox_detail", outcome.internalDetail());
     }
     OutcomeResponse response = OutcomeResponse.of(outcome);
     Map<String, String> headers = response.status() == 503 ? Map.of("Retry-After", "5") : Map.of();
-    return new Reply(response.status(), response.kind(), response.json(), headers);
+    return new Reply(response.status(), response.kind(), response::writeTo, headers);
   }
 
   private Reply health() {
@@ -179,14 +204,15 @@ public final class ExecuteFunction implements HttpFunction {
     JsonObject body = new JsonObject();
     body.addProperty("status", health.healthy() ? "healthy" : "unhealthy");
     body.addProperty("sandbox_profile", health.profile());
+    body.addProperty("engine", health.engine());
     if (!health.healthy()) {
       body.addProperty("error", "the sandbox is unavailable on this instance");
       body.addProperty("detail", health.detail());
     }
-    if (!health.pool().isEmpty()) {
-      body.add("pool", GSON.toJsonTree(health.pool()));
+    if (!health.engineStats().isEmpty()) {
+      body.add("engine_status", GSON.toJsonTree(health.engineStats()));
     }
-    return new Reply(health.healthy() ? 200 : 503, health.healthy() ? "healthy" : "unhealthy", GSON.toJson(body),
+    return new Reply(health.healthy() ? 200 : 503, health.healthy() ? "healthy" : "unhealthy", text(GSON.toJson(body)),
         health.healthy() ? Map.of() : Map.of("Retry-After", "5"));
   }
 
@@ -241,7 +267,7 @@ public final class ExecuteFunction implements HttpFunction {
   }
 
   private void sendError(HttpResponse response, ApiError e) {
-    sendQuietly(response, new Reply(e.status(), e.kind(), errorBody(e.getMessage(), e.kind()), e.headers()));
+    sendQuietly(response, new Reply(e.status(), e.kind(), text(errorBody(e.getMessage(), e.kind())), e.headers()));
   }
 
   private void sendQuietly(HttpResponse response, Reply reply) {
@@ -255,20 +281,30 @@ public final class ExecuteFunction implements HttpFunction {
   private static void send(HttpResponse response, Reply reply) throws IOException {
     response.setStatusCode(reply.status());
     reply.headers().forEach(response::appendHeader);
-    byte[] bytes;
-    if (reply.body() == null) {
+    Body body = reply.body();
+    if (body == null) {
       response.setContentType("text/plain; charset=utf-8");
-      bytes = USAGE.getBytes(StandardCharsets.UTF_8);
+      body = text(USAGE);
     } else {
       response.setContentType("application/json; charset=utf-8");
-      bytes = reply.body().getBytes(StandardCharsets.UTF_8);
     }
     response.appendHeader("Cache-Control", "no-store");
     try (OutputStream out = response.getOutputStream()) {
-      out.write(bytes);
+      body.writeTo(out);
     }
   }
 
+  private static Body text(String body) {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    return out -> out.write(bytes);
+  }
+
+  /** A body written straight to the response stream, so a big answer is not built first. */
+  @FunctionalInterface
+  private interface Body {
+    void writeTo(OutputStream out) throws IOException;
+  }
+
   /** A finished answer: status, the log's outcome name, the JSON body (null: the usage text). */
-  private record Reply(int status, String kind, String body, Map<String, String> headers) {}
+  private record Reply(int status, String kind, Body body, Map<String, String> headers) {}
 }

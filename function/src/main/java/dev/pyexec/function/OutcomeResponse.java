@@ -1,44 +1,96 @@
 package dev.pyexec.function;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonObject;
+import dev.pyexec.jailer.ByteSlice;
 import dev.pyexec.jailer.ExecutionOutcome;
 import dev.pyexec.jailer.ExecutionOutcome.Kind;
+import dev.pyexec.jailer.OutputFile;
+import dev.pyexec.jailer.OutputFiles;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 
 /**
- * The HTTP status and JSON body for how an execution ended (SPEC section 1's table).
- *
- * @param json the body; a result goes in exactly as the runner encoded it (already checked as
- *     strict JSON), so integers of any size stay numbers
+ * The HTTP status and JSON body for how an execution ended (SPEC section 1's table). The body is
+ * streamed: the result goes out exactly as the runner encoded it (already checked as strict
+ * JSON, so integers of any size stay numbers), and output files as base64 written chunk by
+ * chunk, so the response never holds a second copy of either.
  */
-record OutcomeResponse(int status, String kind, String json) {
-  private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
+record OutcomeResponse(int status, String kind, ExecutionOutcome outcome) {
 
   static OutcomeResponse of(ExecutionOutcome outcome) {
-    JsonObject body = new JsonObject();
-    if (outcome.kind() == Kind.SUCCESS) {
-      addStdout(body, outcome);
-      String rest = GSON.toJson(body);
-      String result = outcome.resultJson() == null ? "null" : outcome.resultJson();
-      return new OutcomeResponse(200, "success", "{\"result\":" + result + "," + rest.substring(1));
-    }
-    body.addProperty("error", outcome.message());
-    String kind = kindName(outcome.kind());
-    body.addProperty("kind", kind);
-    if (outcome.kind() != Kind.SANDBOX_FAILURE && outcome.kind() != Kind.SANDBOX_UNAVAILABLE) {
-      addStdout(body, outcome);
-    }
-    if (outcome.traceback() != null) {
-      body.addProperty("traceback", outcome.traceback());
-    }
-    return new OutcomeResponse(status(outcome.kind()), kind, GSON.toJson(body));
+    String kind = outcome.kind() == Kind.SUCCESS ? "success" : kindName(outcome.kind());
+    return new OutcomeResponse(status(outcome.kind()), kind, outcome);
   }
 
-  private static void addStdout(JsonObject body, ExecutionOutcome outcome) {
-    body.addProperty("stdout", outcome.stdout().text());
+  void writeTo(OutputStream stream) throws IOException {
+    JsonOut out = new JsonOut(stream);
+    if (outcome.kind() == Kind.SUCCESS) {
+      ByteSlice result = outcome.resultJson();
+      out.raw("{\"result\":");
+      if (result == null) {
+        out.raw("null");
+      } else {
+        out.bytes(result.array(), result.offset(), result.length());
+      }
+      out.raw(",");
+      stdout(out);
+      files(out);
+      out.raw("}");
+      out.flush();
+      return;
+    }
+    out.raw("{\"error\":").string(outcome.message()).raw(",\"kind\":").string(kind);
+    if (outcome.kind() != Kind.SANDBOX_FAILURE && outcome.kind() != Kind.SANDBOX_UNAVAILABLE) {
+      out.raw(",");
+      stdout(out);
+    }
+    if (outcome.traceback() != null) {
+      out.raw(",\"traceback\":").string(outcome.traceback());
+    }
+    files(out);
+    out.raw("}");
+    out.flush();
+  }
+
+  /** The whole body as text, for tests and small answers. */
+  String json() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try {
+      writeTo(bytes);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toString(StandardCharsets.UTF_8);
+  }
+
+  private void stdout(JsonOut out) throws IOException {
+    out.raw("\"stdout\":").string(outcome.stdout().text());
     if (outcome.stdout().truncated()) {
-      body.addProperty("stdout_truncated", true);
+      out.raw(",\"stdout_truncated\":true");
+    }
+  }
+
+  private void files(JsonOut out) throws IOException {
+    OutputFiles files = outcome.files();
+    if (files == null) {
+      return;
+    }
+    if (!files.files().isEmpty()) {
+      out.raw(",\"files\":[");
+      boolean first = true;
+      for (OutputFile file : files.files()) {
+        ByteSlice content = file.content();
+        out.raw(first ? "{\"path\":" : ",{\"path\":").string(file.path())
+            .raw(",\"size\":" + content.length() + ",\"content_base64\":")
+            .base64(content.array(), content.offset(), content.length()).raw("}");
+        first = false;
+      }
+      out.raw("]");
+    }
+    if (files.truncated()) {
+      out.raw(",\"files_truncated\":true");
     }
   }
 
@@ -53,7 +105,7 @@ record OutcomeResponse(int status, String kind, String json) {
     };
   }
 
-  /** Stable, machine-readable names for the error classes, documented in README. */
+  /** Stable, machine-readable names for the error classes, documented in README and OpenAPI. */
   static String kindName(Kind kind) {
     return switch (kind) {
       case SUCCESS -> "success";

@@ -1,6 +1,7 @@
 package dev.pyexec.function;
 
-import dev.pyexec.jailer.PoolSettings;
+import dev.pyexec.jailer.EngineSettings;
+import dev.pyexec.jailer.TemplateSettings;
 import dev.pyexec.jailer.SandboxSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +17,7 @@ import java.util.Map;
  */
 record ServiceConfig(
     SandboxSettings sandbox,
-    PoolSettings pool,
+    EngineSettings engine,
     Duration defaultTimeout,
     int scriptLimitBytes,
     int bodyLimitBytes,
@@ -41,15 +42,16 @@ record ServiceConfig(
         r.integer("PYEXEC_STDOUT_LIMIT_BYTES", 1 << 20, 1024, 64 << 20),
         r.integer("PYEXEC_RESULT_LIMIT_BYTES", 8 << 20, 1024, 64 << 20),
         Duration.ofSeconds(maxTimeout));
-    PoolSettings pool = poolSettings(r, cpus);
+    EngineSettings engine = engineSettings(r);
     int scriptLimit = r.integer("PYEXEC_SCRIPT_LIMIT_BYTES", 256 * 1024, 1024, 16 << 20);
     ServiceConfig config = new ServiceConfig(
         sandbox,
-        pool,
+        engine,
         Duration.ofMillis(Math.round(defaultTimeout * 1000)),
         scriptLimit,
-        // JSON escaping can make a script's body several times its own size.
-        r.integer("PYEXEC_BODY_LIMIT_BYTES", Math.max(2 << 20, scriptLimit * 7), 1024, 256 << 20),
+        // JSON escaping can make a script several times its own size; base64 makes files 4/3 of
+        // theirs: room for the script, stdin (1 MiB) and input files (8 MiB) caps at once.
+        r.integer("PYEXEC_BODY_LIMIT_BYTES", Math.max(16 << 20, scriptLimit * 7 + (14 << 20)), 1024, 256 << 20),
         concurrency,
         r.integer("PYEXEC_QUEUE_SIZE", 8 * concurrency, 0, 100_000),
         Duration.ofMillis(r.integer("PYEXEC_QUEUE_WAIT_MS", 10_000, 0, 600_000)));
@@ -57,21 +59,37 @@ record ServiceConfig(
     return config;
   }
 
-  private static PoolSettings poolSettings(Reader r, int cpus) {
-    PoolSettings d = PoolSettings.defaults(cpus);
-    boolean enabled = r.flag("PYEXEC_POOL", true);
-    int plainMin = r.integer("PYEXEC_POOL_PLAIN_MIN", d.plainMin(), 0, 256);
-    int plainMax = r.integer("PYEXEC_POOL_PLAIN_MAX", Math.max(plainMin, d.plainMax()), 0, 256);
-    int dataMin = r.integer("PYEXEC_POOL_DATA_MIN", d.dataMin(), 0, 256);
-    int dataMax = r.integer("PYEXEC_POOL_DATA_MAX", Math.max(dataMin, d.dataMax()), 0, 256);
-    if (plainMax < plainMin || dataMax < dataMin) {
-      r.problem("pool maximum below minimum (PYEXEC_POOL_*_MIN/MAX)");
-      return PoolSettings.off();
-    }
-    return new PoolSettings(enabled, plainMin, plainMax, dataMin, dataMax,
-        Duration.ofSeconds(r.integer("PYEXEC_POOL_MAX_IDLE_S", (int) d.maxIdle().toSeconds(), 1, 3600)),
-        r.integer("PYEXEC_POOL_REFILL_PARALLELISM", d.refillParallelism(), 1, 64),
-        r.integer("PYEXEC_POOL_MEMORY_MB", d.memoryCeilingMb(), 0, 1 << 20));
+  /** Slack for what is not a cap: the frame's parsed JSON line, I/O buffers, small objects. */
+  static final long BUDGET_SLACK_BYTES = 4L << 20;
+
+  /**
+   * What the server holds for one execution at most, whatever the script does (README, "Memory
+   * per execution"): the one result frame (its JSON line, the result and the output files, held
+   * once and streamed out), stdout up to three times (the captured bytes, and their text, up to
+   * twice the bytes, while the response is written), the stdin and input files of the job, and slack.
+   */
+  long executionBudgetBytes() {
+    return dev.pyexec.jailer.JobLimits.frameLimit(sandbox.resultLimitBytes())
+        + 3L * sandbox.stdoutLimitBytes()
+        + dev.pyexec.jailer.JobLimits.STDIN_BYTES + dev.pyexec.jailer.JobLimits.INPUT_BYTES
+        + scriptLimitBytes * 2L
+        + BUDGET_SLACK_BYTES;
+  }
+
+  private static EngineSettings engineSettings(Reader r) {
+    TemplateSettings d = TemplateSettings.defaults();
+    TemplateSettings template = new TemplateSettings(
+        r.integer("PYEXEC_TEMPLATE_MAX_EXECUTIONS", (int) d.maxExecutions(), 1, 100_000_000),
+        Duration.ofSeconds(r.integer("PYEXEC_TEMPLATE_MAX_AGE_S", (int) d.maxAge().toSeconds(), 1, 7 * 24 * 3600)));
+    String engine = r.string("PYEXEC_ENGINE", "template").toLowerCase();
+    return switch (engine) {
+      case "template" -> new EngineSettings(EngineSettings.Engine.TEMPLATE, template);
+      case "oneshot" -> new EngineSettings(EngineSettings.Engine.ONESHOT, template);
+      default -> {
+        r.problem("PYEXEC_ENGINE=" + engine + " must be template or oneshot");
+        yield EngineSettings.defaults();
+      }
+    };
   }
 
   /** Collects every bad variable, so the operator fixes them in one go. */
@@ -122,18 +140,6 @@ record ServiceConfig(
         problem(name + "=" + value + " is not a number");
         return fallback;
       }
-    }
-
-    boolean flag(String name, boolean fallback) {
-      String value = string(name, fallback ? "on" : "off").toLowerCase();
-      return switch (value) {
-        case "on", "true", "1", "yes" -> true;
-        case "off", "false", "0", "no" -> false;
-        default -> {
-          problem(name + "=" + value + " must be on or off");
-          yield fallback;
-        }
-      };
     }
 
     /** A path, or a bare name looked up on PATH like a shell would. */

@@ -110,6 +110,78 @@ class EndToEndTest {
     assertThat(json(response).get("stdout").getAsString()).isEqualTo("partial\n");
   }
 
+  private OpenApiContract contract() throws Exception {
+    HttpResponse<String> document = get("/openapi.json");
+    assertThat(document.statusCode()).isEqualTo(200);
+    return new OpenApiContract(document.body().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void stdinOverHttp() throws Exception {
+    JsonObject body = JsonParser.parseString(script("import sys\ndef main():\n"
+        + "    return sum(int(x) for x in sys.stdin.read().split())", null)).getAsJsonObject();
+    body.addProperty("stdin", "1 2 3\n4\n");
+    HttpResponse<String> response = execute(body.toString());
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(json(response).get("result").getAsInt()).isEqualTo(10);
+    contract().assertResponseMatches("/execute", "post", 200, response.body());
+  }
+
+  @Test
+  void aCsvInAndAChartOutOverHttp() throws Exception {
+    JsonObject body = JsonParser.parseString(script("import pandas as pd\n"
+        + "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        + "def main():\n"
+        + "    df = pd.read_csv('data/in.csv')\n"
+        + "    df.plot(x='x', y='y')\n"
+        + "    plt.savefig('/tmp/output/chart.png')\n"
+        + "    df.describe().to_csv('/tmp/output/summary.csv')\n"
+        + "    return len(df)", 20)).getAsJsonObject();
+    JsonObject file = new JsonObject();
+    file.addProperty("path", "data/in.csv");
+    file.addProperty("content", "x,y\n1,2\n2,4\n3,8\n");
+    com.google.gson.JsonArray files = new com.google.gson.JsonArray();
+    files.add(file);
+    body.add("files", files);
+    HttpResponse<String> response = execute(body.toString());
+    assertWithMessage(response.body()).that(response.statusCode()).isEqualTo(200);
+    JsonObject answer = json(response);
+    assertThat(answer.get("result").getAsInt()).isEqualTo(3);
+    com.google.gson.JsonArray out = answer.getAsJsonArray("files");
+    assertThat(out.size()).isEqualTo(2);
+    JsonObject chart = out.get(0).getAsJsonObject();
+    assertThat(chart.get("path").getAsString()).isEqualTo("chart.png");
+    byte[] png = java.util.Base64.getDecoder().decode(chart.get("content_base64").getAsString());
+    assertThat(png.length).isEqualTo(chart.get("size").getAsInt());
+    assertThat(new String(png, 1, 3, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("PNG");
+    assertThat(out.get(1).getAsJsonObject().get("path").getAsString()).isEqualTo("summary.csv");
+    assertThat(answer.has("files_truncated")).isFalse();
+    contract().assertResponseMatches("/execute", "post", 200, response.body());
+  }
+
+  @Test
+  void aPathTraversalInFilesIs400NamingTheFile() throws Exception {
+    HttpResponse<String> response = execute("{\"script\": \"def main():\\n    return 1\", "
+        + "\"files\": [{\"path\": \"../../etc/cron.d/x\", \"content\": \"boom\"}]}");
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(json(response).get("kind").getAsString()).isEqualTo("invalid_request");
+    assertThat(json(response).get("error").getAsString()).contains("../../etc/cron.d/x");
+    contract().assertResponseMatches("/execute", "post", 400, response.body());
+  }
+
+  @Test
+  void anExecutionErrorCarriesTheFilesWrittenSoFar() throws Exception {
+    HttpResponse<String> response = execute(script("def main():\n"
+        + "    open('/tmp/output/partial.txt', 'w').write('so far')\n"
+        + "    raise RuntimeError('later')", null));
+    assertThat(response.statusCode()).isEqualTo(400);
+    JsonObject answer = json(response);
+    assertThat(answer.get("kind").getAsString()).isEqualTo("script_error");
+    assertThat(answer.getAsJsonArray("files").get(0).getAsJsonObject().get("path").getAsString())
+        .isEqualTo("partial.txt");
+    contract().assertResponseMatches("/execute", "post", 400, response.body());
+  }
+
   @Test
   void sixteenConcurrentMixedRequestsGetTheirOwnAnswersAndLeaveNothingBehind() throws Exception {
     List<String[]> cases = List.of(
@@ -142,8 +214,8 @@ class EndToEndTest {
   }
 
   /**
-   * Jailed processes (host uids of the jail range) that are not the waiting runner of a live
-   * nsjail: a warm pool's idle jails are expected, anything else is a leak.
+   * Jailed processes (host uids of the jail range) whose parent is not a live nsjail: a template's
+   * zygote is expected (nsjail's child), an execution's process left after its answer is a leak.
    */
   private static List<String> strayJailedProcesses() throws Exception {
     List<String> stray = List.of();

@@ -4,9 +4,11 @@ import static com.google.common.truth.Truth.assertThat;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.pyexec.jailer.ByteSlice;
 import dev.pyexec.jailer.CapturedOutput;
 import dev.pyexec.jailer.ExecutionOutcome;
 import dev.pyexec.jailer.ExecutionOutcome.Kind;
+import dev.pyexec.jailer.OutputFiles;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -26,14 +28,15 @@ class ExecuteFunctionTest {
 
   private static ServiceConfig config(int concurrency, int queue, long waitMillis) {
     ServiceConfig base = ServiceConfig.fromEnvironment(Map.of("PYEXEC_NSJAIL", "/nonexistent/nsjail"), 2);
-    return new ServiceConfig(base.sandbox(), base.pool(), base.defaultTimeout(), base.scriptLimitBytes(),
+    return new ServiceConfig(base.sandbox(), base.engine(), base.defaultTimeout(), base.scriptLimitBytes(),
         base.bodyLimitBytes(), concurrency, queue, Duration.ofMillis(waitMillis));
   }
 
   private static ExecutionOutcome outcome(Kind kind, String message, String stdout) {
-    return new ExecutionOutcome(kind, kind == Kind.SUCCESS ? "42" : null, message,
+    return new ExecutionOutcome(kind, kind == Kind.SUCCESS ? ByteSlice.utf8("42") : null, message,
         new CapturedOutput(stdout.getBytes(StandardCharsets.UTF_8), false),
-        kind == Kind.SCRIPT_ERROR ? "Traceback..." : null, "internal detail", Duration.ofMillis(3), "cold");
+        kind == Kind.SCRIPT_ERROR ? "Traceback..." : null, "internal detail", Duration.ofMillis(3), "cold",
+        OutputFiles.NONE);
   }
 
   private ExecuteFunction function(FakeSandbox sandbox) {
@@ -223,8 +226,8 @@ class ExecuteFunctionTest {
   @Test
   void resultPassesThroughExactlyAsTheRunnerEncodedIt() {
     String big = "1" + "0".repeat(100);
-    FakeSandbox sandbox = new FakeSandbox(job -> new ExecutionOutcome(Kind.SUCCESS, "[" + big + "]", null,
-        CapturedOutput.EMPTY, null, null, Duration.ZERO, "pool"), true);
+    FakeSandbox sandbox = new FakeSandbox(job -> new ExecutionOutcome(Kind.SUCCESS, ByteSlice.utf8("[" + big + "]"),
+        null, CapturedOutput.EMPTY, null, null, Duration.ZERO, "pool", OutputFiles.NONE), true);
     FakeHttp.Response response = call(function(sandbox), FakeHttp.Request.post("/execute", JSON, "{\"script\": \"x\"}"));
     assertThat(response.body()).isEqualTo("{\"result\":[" + big + "],\"stdout\":\"\"}");
   }

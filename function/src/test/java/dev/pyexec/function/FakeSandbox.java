@@ -37,7 +37,8 @@ final class FakeSandbox implements Sandbox {
 
   @Override
   public SandboxHealth health() {
-    return new SandboxHealth(healthy, healthy ? "fake" : "none", healthy ? "ready" : "nsjail missing", Map.of());
+    return new SandboxHealth(healthy, healthy ? "fake" : "none", healthy ? "oneshot" : "none",
+        healthy ? "ready" : "nsjail missing", Map.of());
   }
 
   @Override

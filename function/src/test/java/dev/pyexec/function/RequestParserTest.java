@@ -111,4 +111,97 @@ class RequestParserTest {
     ApiError error = refused("[".repeat(100_000));
     assertThat(error.status()).isEqualTo(400);
   }
+
+  @Test
+  void takesStdinAsUtf8Bytes() throws ApiError {
+    assertThat(new String(parse("{\"script\": \"x\", \"stdin\": \"1 2\\n\u00e9\"}").stdin(), StandardCharsets.UTF_8))
+        .isEqualTo("1 2\n\u00e9");
+  }
+
+  @Test
+  void stdinOverItsLimitIs413() {
+    ApiError error = refused("{\"script\": \"x\", \"stdin\": \"" + "a".repeat((1 << 20) + 1) + "\"}");
+    assertThat(error.status()).isEqualTo(413);
+    assertThat(error.getMessage()).contains("'stdin'");
+  }
+
+  @Test
+  void takesTextAndBase64Files() throws ApiError {
+    ExecuteRequest request = parse("{\"script\": \"x\", \"files\": [{\"path\": \"data/in.csv\", \"content\": \"a,b\"},"
+        + " {\"path\": \"raw.bin\", \"content_base64\": \"AAEC\"}]}");
+    assertThat(request.files()).hasSize(2);
+    assertThat(request.files().get(0).path()).isEqualTo("data/in.csv");
+    assertThat(new String(request.files().get(0).content(), StandardCharsets.UTF_8)).isEqualTo("a,b");
+    assertThat(request.files().get(1).content()).isEqualTo(new byte[] {0, 1, 2});
+  }
+
+  private ApiError refusedFile(String path) {
+    return refused("{\"script\": \"x\", \"files\": [{\"path\": \"" + path + "\", \"content\": \"\"}]}");
+  }
+
+  @Test
+  void pathsThatLeaveTmpAreRefusedNamingTheFile() {
+    for (String path : new String[] {"/etc/passwd", "../escape", "a/../../escape", "a/./b", "a//b", "a/", "",
+        "output/x", "output", "back\\\\slash"}) {
+      ApiError error = refusedFile(path);
+      assertThat(error.status()).isEqualTo(400);
+      assertThat(error.kind()).isEqualTo("invalid_request");
+      assertThat(error.getMessage()).contains("files[0]");
+    }
+  }
+
+  @Test
+  void duplicatePathsAreRefused() {
+    ApiError error = refused("{\"script\": \"x\", \"files\": [{\"path\": \"a.txt\", \"content\": \"1\"},"
+        + " {\"path\": \"a.txt\", \"content\": \"2\"}]}");
+    assertThat(error.status()).isEqualTo(400);
+    assertThat(error.getMessage()).contains("'a.txt' is given twice");
+  }
+
+  @Test
+  void aFileCannotAlsoBeADirectory() {
+    ApiError error = refused("{\"script\": \"x\", \"files\": [{\"path\": \"a\", \"content\": \"1\"},"
+        + " {\"path\": \"a/b\", \"content\": \"2\"}]}");
+    assertThat(error.status()).isEqualTo(400);
+    assertThat(error.getMessage()).contains("'a/b'");
+  }
+
+  @Test
+  void aFileNeedsExactlyOneContent() {
+    assertThat(refused("{\"script\": \"x\", \"files\": [{\"path\": \"a\"}]}").getMessage()).contains("exactly one");
+    assertThat(refused("{\"script\": \"x\", \"files\": [{\"path\": \"a\", \"content\": \"1\", \"content_base64\": \"MQ==\"}]}")
+        .getMessage()).contains("exactly one");
+  }
+
+  @Test
+  void invalidBase64IsRefusedNamingTheFile() {
+    ApiError error = refused("{\"script\": \"x\", \"files\": [{\"path\": \"a.bin\", \"content_base64\": \"!!\"}]}");
+    assertThat(error.status()).isEqualTo(400);
+    assertThat(error.getMessage()).contains("'a.bin'");
+  }
+
+  @Test
+  void moreThan64FilesIs413() {
+    StringBuilder body = new StringBuilder("{\"script\": \"x\", \"files\": [");
+    for (int i = 0; i < 65; i++) {
+      body.append(i == 0 ? "" : ",").append("{\"path\": \"f").append(i).append("\", \"content\": \"\"}");
+    }
+    ApiError error = refused(body.append("]}").toString());
+    assertThat(error.status()).isEqualTo(413);
+  }
+
+  @Test
+  void filesOverEightMibDecodedAre413NamingWhereTheLimitWasReached() {
+    String half = "a".repeat(4 << 20);
+    ApiError error = refused("{\"script\": \"x\", \"files\": [{\"path\": \"one\", \"content\": \"" + half + "\"},"
+        + " {\"path\": \"two\", \"content\": \"" + half + "b\"}]}");
+    assertThat(error.status()).isEqualTo(413);
+    assertThat(error.getMessage()).contains("'two'");
+  }
+
+  @Test
+  void unknownFieldsOfAFileAreRefused() {
+    ApiError error = refused("{\"script\": \"x\", \"files\": [{\"path\": \"a\", \"content\": \"\", \"mode\": 493}]}");
+    assertThat(error.getMessage()).contains("unknown field 'mode'");
+  }
 }

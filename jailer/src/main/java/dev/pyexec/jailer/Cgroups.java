@@ -43,6 +43,15 @@ public record Cgroups(CgroupMode mode, Path memoryParent, Path pidsParent, Strin
     return CgroupV2Delegation.fromProc(Path.of("/proc/self")).delegate();
   }
 
+  /** The directories per-jail groups go in: one per controller on v1, the jails parent on v2. */
+  public List<Path> parents() {
+    return switch (mode) {
+      case V1 -> List.of(memoryParent, pidsParent);
+      case V2 -> List.of(memoryParent);
+      case NONE -> List.of();
+    };
+  }
+
   /** The delegated v2 directory nsjail makes its per-jail groups in ({@code --cgroupv2_mount}). */
   public Optional<Path> v2Parent() {
     return mode == CgroupMode.V2 ? Optional.of(memoryParent) : Optional.empty();
@@ -80,6 +89,39 @@ public record Cgroups(CgroupMode mode, Path memoryParent, Path pidsParent, Strin
     } catch (IOException | RuntimeException e) {
       new JailCgroup(made).close();
       throw e;
+    }
+  }
+
+  /**
+   * Kills whatever is still in a group, then removes it, retrying while the kernel tears its
+   * members down (a group is busy until its last process is gone).
+   */
+  static void killAndRemove(Path group) {
+    for (int attempt = 0; attempt < 50 && Files.isDirectory(group); attempt++) {
+      killMembers(group);
+      try {
+        Files.deleteIfExists(group);
+      } catch (IOException e) {
+        try {
+          Thread.sleep(10);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
+  /** SIGKILL to every process in a group (as root on the host). */
+  static void killMembers(Path group) {
+    try {
+      for (String line : Files.readAllLines(group.resolve("cgroup.procs"))) {
+        if (!line.isBlank()) {
+          ProcessHandle.of(Long.parseLong(line.trim())).ifPresent(ProcessHandle::destroyForcibly);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // The group or its members went away meanwhile.
     }
   }
 

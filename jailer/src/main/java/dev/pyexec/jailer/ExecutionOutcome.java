@@ -7,22 +7,25 @@ import java.time.Duration;
 /**
  * How one execution ended, in the classes of SPEC's error table.
  *
- * @param resultJson main()'s return value as the runner encoded it: strict JSON, checked, passed
- *     through untouched (SUCCESS only)
+ * @param resultJson main()'s return value as the runner encoded it: strict ASCII JSON, checked,
+ *     passed through untouched (SUCCESS only); a slice of the frame it arrived in, not a copy
  * @param message what went wrong, in words for the caller (null on SUCCESS)
  * @param traceback the script's traceback where it raised, else null
  * @param internalDetail for the server log only, never the caller (sandbox failures)
  * @param jailSource "pool" when a warm jail ran it, "cold" when one was started for it
+ * @param files what the script left under /tmp/output/ (on success and on the errors the script
+ *     caused; none after a timeout or a kill)
  */
 public record ExecutionOutcome(
     Kind kind,
-    String resultJson,
+    ByteSlice resultJson,
     String message,
     CapturedOutput stdout,
     String traceback,
     String internalDetail,
     Duration elapsed,
-    String jailSource) {
+    String jailSource,
+    OutputFiles files) {
 
   public enum Kind {
     SUCCESS,
@@ -42,21 +45,22 @@ public record ExecutionOutcome(
   public static ExecutionOutcome sandboxFailure(CapturedOutput stdout, String detail, Duration elapsed) {
     return new ExecutionOutcome(Kind.SANDBOX_FAILURE, null,
         "The sandbox failed to run the script; this is a server fault, not the script's",
-        stdout, null, detail, elapsed, null);
+        stdout, null, detail, elapsed, null, OutputFiles.NONE);
   }
 
   public static ExecutionOutcome sandboxUnavailable(String detail) {
     return new ExecutionOutcome(Kind.SANDBOX_UNAVAILABLE, null,
         "The sandbox is not available on this instance; try again later", CapturedOutput.EMPTY,
-        null, detail, Duration.ZERO, "none");
+        null, detail, Duration.ZERO, "none", OutputFiles.NONE);
   }
 
   public ExecutionOutcome withJailSource(String source) {
-    return new ExecutionOutcome(kind, resultJson, message, stdout, traceback, internalDetail, elapsed, source);
+    return new ExecutionOutcome(kind, resultJson, message, stdout, traceback, internalDetail, elapsed, source,
+        files);
   }
 
   /** The result as a Gson tree, for callers that inspect it (integers past 64 bits may become strings). */
   public JsonElement result() {
-    return resultJson == null ? null : JsonParser.parseString(resultJson);
+    return resultJson == null ? null : JsonParser.parseString(resultJson.text());
   }
 }

@@ -2,12 +2,8 @@ package dev.pyexec.jailer;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.HexFormat;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -16,8 +12,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * One nsjail process whose runner waits for exactly one script. Used once, then killed with
- * everything it started: closing a jail ends its PID namespace.
+ * One sandboxed runner that waits for exactly one script, whichever engine made it. Used once,
+ * then killed with everything it started: closing a jail ends its PID namespace.
  */
 public final class Jail implements AutoCloseable {
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -28,41 +24,30 @@ public final class Jail implements AutoCloseable {
   /** Longest a jail may take to come up before its script is handed over regardless. */
   static final Duration STARTUP_ALLOWANCE = Duration.ofSeconds(10);
 
-  private final Process process;
-  private final SandboxProfile profile;
+  private final JailProcess process;
   private final SandboxSettings settings;
   private final ExecutorService io;
-  private final Instant launchedAt;
   private final ResultChannel channel;
   private final CompletableFuture<CapturedOutput> stdout;
   private boolean used;
   private volatile Runnable closeListener = () -> { };
 
-  Jail(Process process, SandboxProfile profile, SandboxSettings settings,
-      ExecutorService io, Instant launchedAt) {
+  Jail(JailProcess process, SandboxSettings settings, ExecutorService io) {
     this.process = process;
-    this.profile = profile;
     this.settings = settings;
     this.io = io;
-    this.launchedAt = launchedAt;
     this.channel = new ResultChannel(settings.resultLimitBytes());
     OutputDrainer drainer = new OutputDrainer(settings.stdoutLimitBytes(), channel.nonce());
     this.stdout = drainer.output();
-    CompletableFuture.runAsync(() -> drainer.drain(process.getInputStream()), io);
-    CompletableFuture.runAsync(() -> channel.read(process.getErrorStream()), io);
+    CompletableFuture.runAsync(() -> drainer.drain(process.stdout()), io);
+    CompletableFuture.runAsync(() -> channel.read(process.channel()), io);
   }
 
-  public Instant launchedAt() {
-    return launchedAt;
-  }
-
-  /** True once the runner has imported its preloads and waits for a script. */
-  public boolean isReady() {
-    return channel.sawReady() && process.isAlive();
-  }
-
-  /** Waits until the runner is ready, or the jail died, or the wait ran out. */
-  public boolean awaitReady(Duration wait) {
+  /**
+   * Waits until the runner has said it is ready, or the jail died, or the wait ran out. True if
+   * it did say so, even if it has finished since: its job may be in its input already.
+   */
+  boolean awaitReady(Duration wait) {
     try {
       channel.ready().get(wait.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException | ExecutionException e) {
@@ -71,11 +56,7 @@ public final class Jail implements AutoCloseable {
       Thread.currentThread().interrupt();
       return false;
     }
-    return isReady();
-  }
-
-  public boolean isAlive() {
-    return process.isAlive();
+    return channel.sawReady();
   }
 
   /** Runs the action once this jail has been closed. */
@@ -83,35 +64,44 @@ public final class Jail implements AutoCloseable {
     closeListener = action;
   }
 
+  /** A job of just a script: no stdin, no input files. */
+  public RawRun run(String script, Duration timeout) {
+    return run(new ScriptJob(script, timeout));
+  }
+
   /**
-   * Hands the script over and waits for its outcome. The timeout clock starts here, not when the
+   * Hands the job over and waits for its outcome. The timeout clock starts here, not when the
    * jail was launched. The jail is ended by this call (after a result, in the background).
    */
-  public RawRun run(String script, Duration timeout) {
+  public RawRun run(ScriptJob job) {
+    Duration timeout = job.timeout();
     if (used) {
       throw new IllegalStateException("a jail runs one script only");
     }
     used = true;
-    // A jail may still be importing its preloads: the script's time starts once it waits for it.
-    awaitReady(STARTUP_ALLOWANCE);
-    long start = System.nanoTime();
     String nonce = HexFormat.of().formatHex(randomBytes());
     channel.expect(nonce);
     long cpuSeconds = (long) Math.ceil(timeout.toMillis() / 1000.0) + 1;
-    byte[] header = (nonce + " " + cpuSeconds + " " + settings.resultLimitBytes() + "\n")
-        .getBytes(StandardCharsets.US_ASCII);
-    byte[] body = script.getBytes(StandardCharsets.UTF_8);
-    byte[] payload = new byte[header.length + body.length];
-    System.arraycopy(header, 0, payload, 0, header.length);
-    System.arraycopy(body, 0, payload, header.length, body.length);
-    if (payload.length <= PIPE_CAPACITY) {
+    JobPayload payload = JobPayload.of(nonce, cpuSeconds, settings.resultLimitBytes(), job);
+    if (payload.length() <= PIPE_CAPACITY) {
       feed(payload); // fits the pipe: the write cannot block, whatever the runner does
     } else {
       // Written off this thread: a runner that does not read must not stall the timeout.
       CompletableFuture.runAsync(() -> feed(payload), io);
     }
+    // The job waits in the pipe or socket while the jail may still be coming up (importing its
+    // preloads, or a forked child making its sandbox): the script's time starts once it is ready.
+    long start = System.nanoTime();
+    if (!awaitReady(STARTUP_ALLOWANCE)) {
+      // Never ready, so it never read the script: the caller may give it to another jail.
+      close();
+      return new RawRun(false, null, process.exitCode(), false, CapturedOutput.EMPTY,
+          channel.diagnostics() + "the runner was not ready within " + STARTUP_ALLOWANCE.toSeconds() + " s",
+          Duration.ofNanos(System.nanoTime() - start));
+    }
+    start = System.nanoTime();
 
-    String frame = null;
+    ResultFrame frame = null;
     boolean timedOut = false;
     try {
       frame = channel.frame().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -134,8 +124,8 @@ public final class Jail implements AutoCloseable {
     } else {
       if (!timedOut) {
         // The channel closed without a frame: the jail has ended or is ending; take its status.
-        waitForExit(EXIT_GRACE);
-        exitCode = process.isAlive() ? -1 : process.exitValue();
+        process.waitFor(EXIT_GRACE);
+        exitCode = process.exitCode();
       }
       close();
       out = awaitStdout(EXIT_GRACE);
@@ -149,9 +139,9 @@ public final class Jail implements AutoCloseable {
     return bytes;
   }
 
-  private void feed(byte[] payload) {
-    try (OutputStream in = process.getOutputStream()) {
-      in.write(payload);
+  private void feed(JobPayload payload) {
+    try (OutputStream in = process.jobInput()) {
+      payload.writeTo(in);
     } catch (IOException e) {
       // The runner is gone; the outcome says why.
     }
@@ -181,44 +171,10 @@ public final class Jail implements AutoCloseable {
     }
   }
 
-  private boolean waitForExit(Duration wait) {
-    try {
-      return process.waitFor(wait.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
-  }
-
-  /**
-   * Ends the jail and everything in it. SIGTERM first so nsjail kills its namespace and removes
-   * its cgroups itself; SIGKILL if it does not go; then any cgroup it left behind is removed.
-   */
+  /** Ends the jail and everything in it. */
   @Override
   public synchronized void close() {
-    if (process.isAlive()) {
-      process.destroy();
-      if (!waitForExit(EXIT_GRACE)) {
-        process.destroyForcibly();
-        waitForExit(EXIT_GRACE);
-      }
-    }
-    removeLeftoverCgroups();
+    process.destroy();
     closeListener.run();
-  }
-
-  private void removeLeftoverCgroups() {
-    if (profile.cgroups() != CgroupMode.V1) {
-      return;
-    }
-    String group = "NSJAIL." + process.pid();
-    for (String controller : new String[] {"memory", "pids"}) {
-      Path dir = CgroupMode.ROOT.resolve(controller).resolve(CgroupMode.PARENT).resolve(group);
-      try {
-        Files.deleteIfExists(dir);
-      } catch (IOException e) {
-        // Still populated for a moment, or gone already; the janitor sweep catches the rest.
-      }
-    }
   }
 }

@@ -6,22 +6,76 @@ package dev.pyexec.jailer;
  * integers past 64 bits into strings or refuses them) and big results are not parsed twice.
  */
 final class JsonText {
-  private final String text;
+  private final CharSequence text;
   private int pos;
 
-  private JsonText(String text) {
+  private JsonText(CharSequence text) {
     this.text = text;
   }
 
   static boolean isValid(String text) {
+    return check(text);
+  }
+
+  /**
+   * The runner's result bytes, checked where they lie (no String copy). The runner escapes to
+   * ASCII, so any other byte is refused: what passes is valid UTF-8 as it is.
+   */
+  static boolean isValidAscii(ByteSlice bytes) {
+    return check(new AsciiView(bytes));
+  }
+
+  private static boolean check(CharSequence text) {
     JsonText parser = new JsonText(text);
     try {
       parser.whitespace();
       parser.value();
       parser.whitespace();
       return parser.pos == text.length();
-    } catch (IllegalArgumentException | StringIndexOutOfBoundsException e) {
+    } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
       return false;
+    }
+  }
+
+  private boolean startsWith(String word) {
+    if (pos + word.length() > text.length()) {
+      return false;
+    }
+    for (int i = 0; i < word.length(); i++) {
+      if (text.charAt(pos + i) != word.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** ASCII bytes as characters; a byte past 0x7f is an error. */
+  private record AsciiView(ByteSlice bytes) implements CharSequence {
+    @Override
+    public int length() {
+      return bytes.length();
+    }
+
+    @Override
+    public char charAt(int index) {
+      if (index < 0 || index >= bytes.length()) {
+        throw new IndexOutOfBoundsException(index);
+      }
+      byte b = bytes.array()[bytes.offset() + index];
+      if (b < 0) {
+        throw new IllegalArgumentException("not ASCII");
+      }
+      return (char) b;
+    }
+
+    @Override
+    public CharSequence subSequence(int start, int end) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public String toString() {
+      return bytes.text();
     }
   }
 
@@ -87,11 +141,11 @@ final class JsonText {
     char c = text.charAt(pos);
     if (c == '"') {
       string();
-    } else if (text.startsWith("true", pos)) {
+    } else if (startsWith("true")) {
       pos += 4;
-    } else if (text.startsWith("false", pos)) {
+    } else if (startsWith("false")) {
       pos += 5;
-    } else if (text.startsWith("null", pos)) {
+    } else if (startsWith("null")) {
       pos += 4;
     } else {
       number();

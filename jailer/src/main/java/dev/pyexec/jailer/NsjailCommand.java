@@ -1,5 +1,6 @@
 package dev.pyexec.jailer;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,14 +53,7 @@ public final class NsjailCommand {
     add(cmd, "--time_limit", Long.toString(lifetime.toSeconds() + 1));
     // RLIMIT_CPU backstop; the runner lowers it to the request's timeout once the script arrives.
     add(cmd, "--rlimit_cpu", Long.toString(settings.maxTimeout().toSeconds() + 5));
-    // Where a cgroup bounds memory, RLIMIT_AS is only a ceiling far above it: an address-space
-    // limit also counts what threads reserve but never touch (a stack and a malloc arena each),
-    // and at 512 MiB it stopped scripts at about 14 threads. The ceiling still turns one huge
-    // allocation (np.ones(10**9)) into a clean MemoryError; growing use meets the cgroup.
-    int addressSpaceMb = profile.cgroups() == CgroupMode.NONE
-        ? settings.memoryMb()
-        : settings.memoryMb() * CGROUP_ADDRESS_SPACE_FACTOR;
-    add(cmd, "--rlimit_as", Integer.toString(addressSpaceMb));
+    add(cmd, "--rlimit_as", Integer.toString(addressSpaceMb(settings, profile)));
     add(cmd, "--rlimit_fsize", Integer.toString(settings.maxFileMb()));
     add(cmd, "--rlimit_nproc", Integer.toString(settings.maxProcesses()));
     add(cmd, "--mount", "none:/tmp:tmpfs:size=" + ((long) settings.tmpfsMb() << 20) + ",mode=1777");
@@ -92,6 +86,62 @@ public final class NsjailCommand {
     cmd.add(runnerInJail);
     cmd.add(flavour.preload());
     return List.copyOf(cmd);
+  }
+
+  /**
+   * The long-lived jail of a template: the same system view, uid mapping and namespaces, with
+   * the template's policy (see {@link JailAssets#templatePolicy}), no time limit, its /tmp bound
+   * from a private host directory that holds its socket (and its cgroup directories), and the
+   * zygote in place of the runner. Executions get their own limits from the zygote.
+   *
+   * @param zygoteSettings the zygote's JSON settings (limits, mounts, cgroups for each child)
+   */
+  public List<String> buildTemplate(int hostUid, Path hostDir, List<String> cgroupMounts, String zygoteSettings) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(settings.nsjail().toString());
+    cmd.add("--config");
+    cmd.add(assets.templateConfig().toString());
+    add(cmd, "--user", JAIL_UID + ":" + hostUid + ":1");
+    add(cmd, "--group", JAIL_UID + ":" + hostUid + ":1");
+    // The children join their per-execution cgroups, which must lie inside the cgroup namespace
+    // they start in; each then unshares its own.
+    cmd.add("--disable_clone_newcgroup");
+    add(cmd, "--time_limit", "0");
+    // nsjail's default niceness (19) would make every execution wait for a starved template;
+    // each child lowers its own before the script runs (zygote.py).
+    add(cmd, "--nice_level", "0");
+    add(cmd, "--rlimit_cpu", "inf");
+    add(cmd, "--rlimit_as", "inf");
+    add(cmd, "--rlimit_fsize", Integer.toString(settings.maxFileMb()));
+    // Counts the template's processes and every child's: each child has its own, lower limit.
+    add(cmd, "--rlimit_nproc", Integer.toString(settings.maxProcesses() * 64));
+    add(cmd, "--bindmount", hostDir + ":/tmp");
+    for (String mount : cgroupMounts) {
+      add(cmd, "--bindmount", mount);
+    }
+    add(cmd, "--bindmount_ro", assets.runner() + ":" + RUNNER_DIR_IN_JAIL + assets.runner().getFileName());
+    add(cmd, "--bindmount_ro", assets.zygote() + ":" + RUNNER_DIR_IN_JAIL + assets.zygote().getFileName());
+    cmd.add("--");
+    cmd.add(settings.python().toString());
+    cmd.add("-I");
+    cmd.add("-S");
+    cmd.add("-B");
+    cmd.add(RUNNER_DIR_IN_JAIL + assets.zygote().getFileName());
+    cmd.add(zygoteSettings);
+    return List.copyOf(cmd);
+  }
+
+  /**
+   * RLIMIT_AS of an execution, in MiB. Where a cgroup bounds memory, it is only a ceiling far
+   * above it: an address-space limit also counts what threads reserve but never touch (a stack
+   * and a malloc arena each), and at 512 MiB it stopped scripts at about 14 threads. The ceiling
+   * still turns one huge allocation (np.ones(10**9)) into a clean MemoryError; growing use meets
+   * the cgroup.
+   */
+  static int addressSpaceMb(SandboxSettings settings, SandboxProfile profile) {
+    return profile.cgroups() == CgroupMode.NONE
+        ? settings.memoryMb()
+        : settings.memoryMb() * CGROUP_ADDRESS_SPACE_FACTOR;
   }
 
   private static void add(List<String> cmd, String flag, String value) {

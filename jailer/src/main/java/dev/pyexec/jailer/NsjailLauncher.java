@@ -2,7 +2,6 @@ package dev.pyexec.jailer;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -12,6 +11,7 @@ import java.util.concurrent.ExecutorService;
 public final class NsjailLauncher {
   private final SandboxSettings settings;
   private final NsjailCommand command;
+  private final Cgroups cgroups;
   private final UidAllocator uids;
   private final ExecutorService io;
   private final Set<Jail> live = ConcurrentHashMap.newKeySet();
@@ -26,6 +26,7 @@ public final class NsjailLauncher {
       ExecutorService io, Cgroups cgroups) {
     this.settings = settings;
     this.command = new NsjailCommand(settings, assets, cgroups);
+    this.cgroups = cgroups;
     this.uids = uids;
     this.io = io;
   }
@@ -39,7 +40,7 @@ public final class NsjailLauncher {
     builder.environment().clear();
     builder.directory(new java.io.File("/"));
     try {
-      Jail jail = new Jail(builder.start(), profile, settings, io, Instant.now());
+      Jail jail = new Jail(new NsjailProcess(builder.start(), profile, cgroups), settings, io);
       live.add(jail);
       jail.onClose(() -> live.remove(jail));
       return jail;

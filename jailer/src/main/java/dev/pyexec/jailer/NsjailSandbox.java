@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class NsjailSandbox implements Sandbox {
   private final SandboxSettings settings;
   private final SandboxProfile profile;
+  private final String engine;
   private final JailProvider jails;
   private final OutcomeClassifier classifier;
   private final List<AutoCloseable> owned;
@@ -16,14 +17,18 @@ public final class NsjailSandbox implements Sandbox {
   static final int UNHEALTHY_AFTER = 3;
 
   public NsjailSandbox(SandboxSettings settings, SandboxProfile profile, JailProvider jails) {
-    this(settings, profile, jails, List.of());
+    this(settings, profile, "oneshot", jails, List.of());
   }
 
-  /** @param owned resources this sandbox releases when closed (assets, thread pool) */
-  NsjailSandbox(SandboxSettings settings, SandboxProfile profile, JailProvider jails,
+  /**
+   * @param engine "template" or "oneshot", for /health and the logs
+   * @param owned resources this sandbox releases when closed (assets, thread pool)
+   */
+  NsjailSandbox(SandboxSettings settings, SandboxProfile profile, String engine, JailProvider jails,
       List<AutoCloseable> owned) {
     this.settings = settings;
     this.profile = profile;
+    this.engine = engine;
     this.jails = jails;
     this.classifier = new OutcomeClassifier(settings, profile);
     this.owned = List.copyOf(owned);
@@ -35,21 +40,28 @@ public final class NsjailSandbox implements Sandbox {
       throw new IllegalArgumentException("timeout " + job.timeout() + " is over the maximum "
           + settings.maxTimeout());
     }
-    JailProvider.Lease lease;
-    try {
-      lease = jails.take(Flavour.forScript(job.script()));
-    } catch (SandboxException e) {
-      return track(ExecutionOutcome.sandboxFailure(CapturedOutput.EMPTY, e.getMessage(), Duration.ZERO)
-          .withJailSource("none"));
-    }
-    Jail jail = lease.jail();
-    ExecutionOutcome outcome;
-    try {
-      RawRun run = jail.run(job.script(), job.timeout());
-      outcome = classifier.classify(run, job.timeout()).withJailSource(lease.source());
-    } catch (RuntimeException e) {
-      jail.close();
-      throw e;
+    ExecutionOutcome outcome = null;
+    // A jail whose runner never came up never saw the script: one more jail may take it. (A
+    // template that dies just as it forks, for example, leaves such a child.)
+    for (int attempt = 0; attempt < 2 && outcome == null; attempt++) {
+      JailProvider.Lease lease;
+      try {
+        lease = jails.take(Flavour.forScript(job.script()));
+      } catch (SandboxException e) {
+        return track(ExecutionOutcome.sandboxFailure(CapturedOutput.EMPTY, e.getMessage(), Duration.ZERO)
+            .withJailSource("none"));
+      }
+      Jail jail = lease.jail();
+      RawRun run;
+      try {
+        run = jail.run(job);
+      } catch (RuntimeException e) {
+        jail.close();
+        throw e;
+      }
+      if (run.started() || run.timedOut() || attempt == 1) {
+        outcome = classifier.classify(run, job.timeout()).withJailSource(lease.source());
+      }
     }
     return track(outcome);
   }
@@ -68,10 +80,10 @@ public final class NsjailSandbox implements Sandbox {
   public SandboxHealth health() {
     int failures = failuresInARow.get();
     if (failures >= UNHEALTHY_AFTER) {
-      return new SandboxHealth(false, profile.name(),
+      return new SandboxHealth(false, profile.name(), engine,
           "the last " + failures + " executions failed in the sandbox itself", jails.stats());
     }
-    return new SandboxHealth(true, profile.name(), "ready", jails.stats());
+    return new SandboxHealth(true, profile.name(), engine, "ready", jails.stats());
   }
 
   public SandboxProfile profile() {

@@ -1,9 +1,13 @@
 package dev.pyexec.jailer;
 
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.pyexec.jailer.ExecutionOutcome.Kind;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.time.Duration;
 
 /** Puts what a jail reported into the words of SPEC's error table. */
@@ -33,22 +37,41 @@ final class OutcomeClassifier {
     return fromExit(run);
   }
 
-  private static final String OK_PREFIX = "{\"status\":\"ok\",\"result\":";
-
   private ExecutionOutcome fromFrame(RawRun run) {
-    String raw = run.frame();
-    if (raw.startsWith(OK_PREFIX) && raw.endsWith("}")) {
-      String result = raw.substring(OK_PREFIX.length(), raw.length() - 1);
-      if (!JsonText.isValid(result)) {
-        return tampered(run);
+    ResultFrame raw = run.frame();
+    if (raw.oversize()) {
+      return tampered(run);
+    }
+    byte[] body = raw.body();
+    int newline = -1;
+    for (int i = 0; i < Math.min(body.length, JobLimits.FRAME_HEADER_BYTES + 1); i++) {
+      if (body[i] == '\n') {
+        newline = i;
+        break;
       }
-      return new ExecutionOutcome(Kind.SUCCESS, result, null, run.stdout(), null, null, run.elapsed(), null);
+    }
+    if (newline < 0) {
+      return tampered(run);
     }
     JsonObject frame;
     try {
-      frame = JsonParser.parseString(raw).getAsJsonObject();
+      frame = JsonParser.parseString(new String(body, 0, newline, StandardCharsets.UTF_8)).getAsJsonObject();
     } catch (RuntimeException e) {
       return tampered(run);
+    }
+    int at = newline + 1;
+    boolean ok = "ok".equals(text(frame, "status"));
+    long resultLength = ok ? number(frame, "result") : 0;
+    OutputFiles files = files(frame, body, at + resultLength);
+    if (resultLength < 0 || files == null) {
+      return tampered(run);
+    }
+    if (ok) {
+      ByteSlice result = new ByteSlice(body, at, (int) resultLength);
+      if (!JsonText.isValidAscii(result)) {
+        return tampered(run);
+      }
+      return new ExecutionOutcome(Kind.SUCCESS, result, null, run.stdout(), null, null, run.elapsed(), null, files);
     }
     String kind = text(frame, "kind");
     String message = text(frame, "message");
@@ -57,15 +80,63 @@ final class OutcomeClassifier {
       return tampered(run);
     }
     return switch (kind == null ? "" : kind) {
-      case "syntax" -> failure(run, Kind.SYNTAX_ERROR, message, traceback);
-      case "no_main" -> failure(run, Kind.NO_MAIN, message, null);
-      case "not_serializable" -> failure(run, Kind.NOT_SERIALIZABLE, message, null);
-      case "result_too_large" -> failure(run, Kind.RESULT_TOO_LARGE, message, null);
+      case "syntax" -> failure(run, Kind.SYNTAX_ERROR, message, traceback, files);
+      case "no_main" -> failure(run, Kind.NO_MAIN, message, null, files);
+      case "not_serializable" -> failure(run, Kind.NOT_SERIALIZABLE, message, null, files);
+      case "result_too_large" -> failure(run, Kind.RESULT_TOO_LARGE, message, null, files);
       case "exit" -> failure(run, Kind.EXITED, "The script called sys.exit(" + text(frame, "code")
-          + ") " + phase(frame) + ", so main() returned no result", null);
-      case "exception" -> failure(run, Kind.SCRIPT_ERROR, exceptionMessage(frame), traceback);
+          + ") " + phase(frame) + ", so main() returned no result", null, files);
+      case "exception" -> failure(run, Kind.SCRIPT_ERROR, exceptionMessage(frame), traceback, files);
       default -> tampered(run);
     };
+  }
+
+  /**
+   * The output files the frame lists, as slices of its body from {@code at}; null unless the
+   * list and the sizes account for the body's bytes exactly and stay within the caps.
+   */
+  private static OutputFiles files(JsonObject frame, byte[] body, long at) {
+    if (at > body.length) {
+      return null;
+    }
+    List<OutputFile> files = new ArrayList<>();
+    JsonElement list = frame.get("files");
+    if (list != null) {
+      if (!list.isJsonArray() || list.getAsJsonArray().size() > JobLimits.OUTPUT_FILES) {
+        return null;
+      }
+      for (JsonElement element : list.getAsJsonArray()) {
+        if (!element.isJsonObject()) {
+          return null;
+        }
+        String path = text(element.getAsJsonObject(), "path");
+        long size = number(element.getAsJsonObject(), "size");
+        if (path == null || size < 0 || at + size > body.length) {
+          return null;
+        }
+        files.add(new OutputFile(path, new ByteSlice(body, (int) at, (int) size)));
+        at += size;
+      }
+    }
+    if (at != body.length) {
+      return null;
+    }
+    JsonElement truncated = frame.get("files_truncated");
+    return new OutputFiles(files, truncated != null && truncated.isJsonPrimitive()
+        && truncated.getAsJsonPrimitive().isBoolean() && truncated.getAsBoolean());
+  }
+
+  /** A non-negative whole number field, or -1. */
+  private static long number(JsonObject object, String key) {
+    JsonElement value = object.get(key);
+    if (value == null || !value.isJsonPrimitive() || !value.getAsJsonPrimitive().isNumber()) {
+      return -1;
+    }
+    try {
+      return Math.max(-1, new BigDecimal(value.getAsString()).longValueExact());
+    } catch (ArithmeticException | NumberFormatException e) {
+      return -1;
+    }
   }
 
   /**
@@ -152,7 +223,11 @@ final class OutcomeClassifier {
   }
 
   private ExecutionOutcome failure(RawRun run, Kind kind, String message, String traceback) {
-    return new ExecutionOutcome(kind, null, message, run.stdout(), traceback, null, run.elapsed(), null);
+    return failure(run, kind, message, traceback, OutputFiles.NONE);
+  }
+
+  private ExecutionOutcome failure(RawRun run, Kind kind, String message, String traceback, OutputFiles files) {
+    return new ExecutionOutcome(kind, null, message, run.stdout(), traceback, null, run.elapsed(), null, files);
   }
 
   private ExecutionOutcome sandboxFailure(RawRun run, String detail) {

@@ -54,6 +54,7 @@ final class OutputDrainer {
             if (at >= 0) {
               long end = total - carry.length + at;
               output.complete(captured(kept.toByteArray(), end));
+              kept = null; // drained to EOF from here on: the buffer is not held while the answer goes out
             } else {
               carry = Arrays.copyOfRange(window, Math.max(0, window.length - marker.length + 1), window.length);
             }
@@ -64,7 +65,9 @@ final class OutputDrainer {
     } catch (IOException e) {
       // The jail is gone; what was read so far is what the script printed.
     }
-    output.complete(new CapturedOutput(kept.toByteArray(), total > limit));
+    if (!output.isDone()) {
+      output.complete(new CapturedOutput(kept.toByteArray(), total > limit));
+    }
   }
 
   /** The output up to the marker at {@code end}, cut at the cap. */

@@ -5,12 +5,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Whether this instance can really run sandboxed code, and with which profile.
+ * Whether this instance can really run sandboxed code, with which profile and engine.
  *
- * @param pool warm-pool figures (sizes, hits, misses), empty when the pool is off
+ * @param engine "template" or "oneshot" ("none" when unavailable)
+ * @param engineStats the engine's figures (templates, executions, fallbacks), for /health and the log
  */
-public record SandboxHealth(boolean healthy, String profile, String detail, Map<String, Object> pool) {
+public record SandboxHealth(boolean healthy, String profile, String engine, String detail,
+    Map<String, Object> engineStats) {
   public SandboxHealth {
-    pool = Collections.unmodifiableMap(new LinkedHashMap<>(pool));
+    engineStats = Collections.unmodifiableMap(new LinkedHashMap<>(engineStats));
   }
 }

@@ -9,7 +9,8 @@ import java.util.function.Consumer;
 
 /**
  * Brings the sandbox up: checks nsjail is there, detects cgroups, self-tests the profiles strongest
- * first and takes the first that proves its isolation. With none, the instance fails closed.
+ * first and takes the first that proves its isolation, then starts the engine. With no profile,
+ * the instance fails closed; where the template engine cannot prove itself, one-shot jails run.
  */
 public final class SandboxStarter {
   private final SandboxSettings settings;
@@ -28,7 +29,7 @@ public final class SandboxStarter {
     this.uids = uids;
   }
 
-  public Sandbox start(PoolSettings pool) {
+  public Sandbox start(EngineSettings engine) {
     if (!Files.isExecutable(settings.nsjail())) {
       String reason = "nsjail is not an executable file at " + settings.nsjail();
       log.accept(reason);
@@ -48,7 +49,8 @@ public final class SandboxStarter {
     Cgroups cgroups = Cgroups.detect();
     log.accept(cgroups.detail());
     NsjailLauncher launcher = new NsjailLauncher(settings, assets, uids, io, cgroups);
-    SelfTest.Report report = new SelfTest(settings, launcher).choose(SandboxProfile.candidates(cgroups.mode()));
+    SelfTest selfTest = new SelfTest(settings, launcher);
+    SelfTest.Report report = selfTest.choose(SandboxProfile.candidates(cgroups.mode()));
     report.findings().forEach(finding -> log.accept("sandbox self-test: " + finding));
     if (report.chosen().isEmpty()) {
       io.shutdownNow();
@@ -58,12 +60,40 @@ public final class SandboxStarter {
           .orElse("no sandbox profile passed the self-test") + " (the log has each profile's finding)");
     }
     SandboxProfile profile = report.chosen().get();
-    JailProvider jails = pool.enabled()
-        ? new WarmPool(launcher, profile, pool, io)
-        : new ColdJails(launcher, profile);
-    log.accept("sandbox profile " + profile.name() + " active; warm pool "
-        + (pool.enabled() ? "on " + pool : "off"));
-    return new NsjailSandbox(settings, profile, jails, List.of(launcher::closeAll, io::shutdownNow, assets));
+    ColdJails oneShot = new ColdJails(launcher, profile);
+    JailProvider jails = engine.engine() == EngineSettings.Engine.TEMPLATE
+        ? templatesOrNull(profile, cgroups, engine.template(), new NsjailCommand(settings, assets, cgroups), oneShot,
+            selfTest, io)
+        : null;
+    if (jails == null) {
+      jails = oneShot;
+    }
+    String engineName = jails == oneShot ? "oneshot" : "template";
+    log.accept("sandbox profile " + profile.name() + " active; engine " + engineName);
+    return new NsjailSandbox(settings, profile, engineName, jails,
+        List.of(launcher::closeAll, io::shutdownNow, assets));
+  }
+
+  /** The template engine once it has proved its children's isolation, or null to run one-shot jails. */
+  private TemplateJails templatesOrNull(SandboxProfile profile, Cgroups cgroups, TemplateSettings limits,
+      NsjailCommand command, ColdJails oneShot, SelfTest selfTest, ExecutorService io) {
+    if (!profile.userNamespace() || !profile.procfs()) {
+      log.accept("template engine: profile " + profile.name()
+          + " has no user namespace or no /proc, which a template's children need; running one-shot jails");
+      return null;
+    }
+    TemplateCgroups.sweepOrphans(cgroups.parents());
+    TemplateJails templates = new TemplateJails(
+        flavour -> Template.start(flavour, profile, cgroups, settings, command, uids.next(), io, TemplateJails.START_WAIT),
+        oneShot, limits, settings, io, log);
+    String problem = templates.startAll() ? selfTest.checkTemplates(profile, templates) : "a template did not start";
+    if (problem != null) {
+      templates.close();
+      log.accept("template engine failed its self-test (" + problem + "); running one-shot jails");
+      return null;
+    }
+    log.accept("template engine: self-test passed");
+    return templates;
   }
 
   private static java.util.concurrent.ThreadFactory daemonThreads() {

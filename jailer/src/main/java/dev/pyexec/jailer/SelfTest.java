@@ -29,8 +29,19 @@ public final class SelfTest {
               raise OSError(ctypes.get_errno(), 'capget failed')
           with open('/tmp/probe', 'w') as f:
               f.write('ok')
+          libc.unshare.argtypes = [ctypes.c_int]
+          unshare = libc.unshare(0x10000000)
+          status = {}
+          if os.path.exists('/proc/self/status'):
+              for line in open('/proc/self/status'):
+                  key, _, value = line.partition(':')
+                  status[key] = value.strip()
           return {
               'uid': os.getuid(),
+              'seccomp': status.get('Seccomp', 'unknown'),
+              'unshare': 'refused' if unshare != 0 else 'allowed',
+              'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) if status else [],
+              'tmp': sorted(set(os.listdir('/tmp')) | set(os.listdir('.'))),
               'pid': os.getpid(),
               'cap_eff': sum(d.effective | d.permitted for d in data),
               'no_new_privs': str(libc.prctl(39, 0, 0, 0, 0)),
@@ -71,8 +82,55 @@ public final class SelfTest {
 
   /** Null when the profile isolates as promised, else what is wrong. */
   String check(SandboxProfile profile) {
-    NsjailSandbox probe = new NsjailSandbox(settings, profile, new ColdJails(launcher, profile));
-    ExecutionOutcome outcome = probe.execute(new ScriptJob(PROBE, settings.maxTimeout()));
+    return check(new NsjailSandbox(settings, profile, new ColdJails(launcher, profile)), Flavour.PLAIN);
+  }
+
+  /**
+   * Null when the template engine's children isolate as one-shot jails do, and more: each in
+   * seccomp filter mode, unable to make namespaces, alone in its PID namespace and its /tmp (not
+   * even the template's socket), and blind to a sibling running at the same time.
+   */
+  String checkTemplates(SandboxProfile profile, TemplateJails templates) {
+    NsjailSandbox sandbox = new NsjailSandbox(settings, profile, "template", templates, List.of());
+    for (Flavour flavour : Flavour.values()) {
+      String problem = check(sandbox, flavour);
+      if (problem != null) {
+        return flavour.name().toLowerCase() + " template: " + problem;
+      }
+    }
+    return checkSiblings(sandbox);
+  }
+
+  private String checkSiblings(NsjailSandbox sandbox) {
+    java.util.concurrent.CompletableFuture<ExecutionOutcome> first = java.util.concurrent.CompletableFuture
+        .supplyAsync(() -> sandbox.execute(new ScriptJob(SIBLING, settings.maxTimeout())));
+    ExecutionOutcome second = sandbox.execute(new ScriptJob(SIBLING, settings.maxTimeout()));
+    ExecutionOutcome other = first.join();
+    for (ExecutionOutcome outcome : List.of(second, other)) {
+      if (outcome.kind() != ExecutionOutcome.Kind.SUCCESS) {
+        return "a sibling probe failed: " + outcome.kind() + ": " + outcome.message();
+      }
+      if (!outcome.result().getAsBoolean()) {
+        return "an execution saw its sibling's files or processes";
+      }
+    }
+    return null;
+  }
+
+  /** Leaves a mark, waits for a sibling, and reports whether it saw anything but itself. */
+  static final String SIBLING = """
+      import os, time
+      def main():
+          open('/tmp/sibling-mark-%d' % time.monotonic_ns(), 'w').close()
+          time.sleep(0.3)
+          marks = [n for n in os.listdir('/tmp') if n.startswith('sibling-mark-')]
+          pids = [p for p in os.listdir('/proc') if p.isdigit()]
+          return len(marks) == 1 and pids == ['1']
+      """;
+
+  private String check(NsjailSandbox probe, Flavour flavour) {
+    String script = flavour == Flavour.DATA ? "import numpy, pandas\n" + PROBE : PROBE;
+    ExecutionOutcome outcome = probe.execute(new ScriptJob(script, settings.maxTimeout()));
     if (outcome.kind() != ExecutionOutcome.Kind.SUCCESS) {
       return outcome.kind() + ": " + outcome.message()
           + (outcome.internalDetail() == null ? "" : " / " + outcome.internalDetail());
@@ -89,6 +147,21 @@ public final class SelfTest {
     }
     if (seen.get("pid").getAsInt() > 10) {
       return "the script is not in its own PID namespace";
+    }
+    if (!"refused".equals(seen.get("unshare").getAsString())) {
+      return "the script could create a user namespace";
+    }
+    String seccomp = seen.get("seccomp").getAsString();
+    if (!seccomp.equals("2") && !seccomp.equals("unknown")) {
+      return "the script runs without a seccomp filter (mode " + seccomp + ")";
+    }
+    for (String name : strings(seen.getAsJsonArray("tmp"))) {
+      if (!Set.of("probe", "output", ".matplotlib").contains(name)) {
+        return "the script sees /tmp/" + name + " that it did not make";
+      }
+    }
+    if (seen.getAsJsonArray("pids").size() > 1) {
+      return "the script sees processes other than its own: " + seen.getAsJsonArray("pids");
     }
     for (String name : strings(seen.getAsJsonArray("interfaces"))) {
       if (!name.equals("lo")) {

@@ -17,7 +17,7 @@ public final class UnavailableSandbox implements Sandbox {
 
   @Override
   public SandboxHealth health() {
-    return new SandboxHealth(false, "none", reason, Map.of());
+    return new SandboxHealth(false, "none", "none", reason, Map.of());
   }
 
   @Override

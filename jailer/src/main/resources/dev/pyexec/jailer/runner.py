@@ -1,17 +1,28 @@
 """Runs one caller script inside the jail and reports how it ended.
 
-Protocol with the Java side (Jail):
-  * stdin: one header line "<nonce> <cpu_seconds> <result_limit>", then the script as UTF-8,
-    then EOF. The jail can be started (and its libraries imported) before the script exists.
+Protocol with the Java side (JobPayload, ResultChannel, OutputDrainer):
+  * fd 0: the job, read to EOF (fd 0 may be a pipe or a socket shared with the channel, so it is
+    never closed before EOF). One header line of JSON
+        {"nonce": ..., "cpu_seconds": n, "result_limit": n, "script": n, "stdin": n,
+         "files": [{"path": "data/in.csv", "size": n}, ...],
+         "output_files": n, "output_bytes": n}
+    then the raw bytes: the script (UTF-8), the stdin content, each input file in order.
+    The jail can be started (and its libraries imported) before the job exists.
   * fd 1: the script's stdout, passed straight through, unbuffered so that Python prints and
     writes of child processes keep their order. The runner ends it with
     "\x1ePYEXEC-END <nonce>\n" just before the result frame.
   * fd 2 at start-up: the result channel. It is moved to a high, close-on-exec descriptor and
     fd 2 is pointed at /dev/null, so nothing the script prints or writes to stderr reaches it.
-    The runner writes a ready line once it waits for its script, then one result frame
-        \\x1ePYEXEC <nonce> <json>\\n
-    and the Java side only believes a frame carrying its own nonce, so blind writes to stray
-    descriptors cannot forge or corrupt it.
+    The runner writes a ready line once it waits for its job, then one length-prefixed frame
+        \n\x1ePYEXEC <nonce> <length>\n<length bytes>
+    whose bytes are one line of ASCII JSON (the outcome; on success {"status":"ok","result":n}
+    with the result's byte length; "files": [{"path", "size"}] for the output files), then the
+    result's JSON bytes, then each output file's bytes. The Java side only believes a frame
+    carrying its own nonce, so blind writes to stray descriptors cannot forge or corrupt it.
+  * Before the script is loaded: /tmp/output/ exists and is empty, the input files are written
+    under /tmp, and fd 0 is a fresh descriptor holding the stdin content. When the runner
+    reports (success, or an error the script caused), it collects the regular files under
+    /tmp/output itself, through descriptors that never follow a symlink.
 
 Start-up cost is paid by every execution, so this file imports only what every execution
 needs: the built-in posix module rather than os (which pulls in stat, posixpath and
@@ -25,8 +36,25 @@ import resource
 
 # The script may replace these; the runner keeps its own references.
 _write = posix.write
+_read = posix.read
+_open = posix.open
+_close = posix.close
+_fstat = posix.fstat
+_scandir = posix.scandir
 _exit = posix._exit
 CHANNEL_FD = 200
+
+OUTPUT_DIR = "/tmp/output"
+# matplotlib's font cache, built when the image (or the machine) was set up; see _link_font_cache.
+FONT_CACHE = "/usr/lib/pyexec/matplotlib"
+# Bounds on collecting /tmp/output, whatever the script leaves there: entries looked at,
+# directory depth, and a path's UTF-8 length (longer ones are skipped).
+WALK_LIMIT = 20000
+DEPTH_LIMIT = 32
+PATH_LIMIT = 1024
+# The frame's JSON line stays under this (the server refuses larger frames); long messages
+# and tracebacks are cut further to fit.
+HEADER_LIMIT = 1 << 20
 
 FRAME_MARK = b"\x1ePYEXEC "
 SCRIPT_NAME = "<script>"
@@ -78,14 +106,41 @@ def _write_channel(data):
         view = view[written:]
 
 
-def _send(nonce, frame):
-    # A str frame is the already-encoded result (ASCII JSON), sent without encoding it twice.
+def _header_line(frame):
+    line = _encode(frame).encode("ascii")
+    if len(line) > HEADER_LIMIT:
+        # Messages, tracebacks, exception type names and exit codes come from the script: cut
+        # them so the frame fits (the server refuses a longer line).
+        for key, value in list(frame.items()):
+            if isinstance(value, str) and len(value) > 8192:
+                frame[key] = ("... [cut]\n" + value[-32768:]) if key == "traceback" else value[:8192] + "... [cut]"
+        line = _encode(frame).encode("ascii")
+    if len(line) > HEADER_LIMIT:
+        line = _encode({"status": "error", "kind": "exception", "type": "RunnerError",
+                        "message": "the outcome's report was too large to send",
+                        "traceback": None}).encode("ascii")
+    return line + b"\n"
+
+
+def _send(nonce, frame, outputs):
+    """outputs: ([(path, bytes)], truncated). A str frame is the already-encoded result (ASCII
+    JSON), sent as raw bytes after the header line, never encoded twice."""
+    files, truncated = outputs
+    result = b""
     if isinstance(frame, str):
-        body = '{"status":"ok","result":%s}' % frame
-    else:
-        body = _encode(frame)
+        result = frame.encode("ascii")
+        frame = {"status": "ok", "result": len(result)}
+    if files:
+        frame["files"] = [{"path": path, "size": len(data)} for path, data in files]
+    if truncated:
+        frame["files_truncated"] = True
+    header = _header_line(frame)
+    length = len(header) + len(result) + sum(len(data) for _, data in files)
     # The leading newline ends any partial line a script wrote blindly to the channel.
-    _write_channel(b"\n" + FRAME_MARK + nonce.encode() + b" " + body.encode("ascii") + b"\n")
+    _write_channel(b"\n" + FRAME_MARK + nonce.encode() + b" " + str(length).encode() + b"\n" + header)
+    _write_channel(result)
+    for _, data in files:
+        _write_channel(data)
 
 
 def _finish(nonce, frame):
@@ -99,12 +154,129 @@ def _finish(nonce, frame):
     except OSError:
         pass  # the script closed or redirected fd 1: the server waits for the pipe to close
     try:
-        _send(nonce, frame)
+        outputs = _collect_outputs()
+    except BaseException:  # noqa: B902 - a collection that fails still reports the outcome
+        outputs = ([], True)
+    try:
+        _send(nonce, frame, outputs)
     except BaseException:  # noqa: B902 - a frame that cannot be encoded still ends the run
         _send(nonce, {"status": "error", "kind": "exception", "type": "RunnerError",
-                      "message": "the outcome could not be reported", "traceback": None})
+                      "message": "the outcome could not be reported", "traceback": None}, ([], False))
     # _exit: atexit hooks and non-daemon threads of the script must not run on.
     _exit(0)
+
+
+_S_IFMT = 0o170000
+_S_IFREG = 0o100000
+_NOFOLLOW = posix.O_NOFOLLOW | posix.O_CLOEXEC
+# Set by serve() from the job: the caps on the files that come back.
+_OUTPUT_FILES = 0
+_OUTPUT_BYTES = 0
+
+
+def _walk(dir_fd, prefix, depth, found, state):
+    """Regular files under dir_fd as (path, size), never following a symlink. state counts the
+    entries looked at and records whether anything was left out."""
+    subdirs = []
+    with _scandir(dir_fd) as entries:
+        for entry in entries:
+            state[0] += 1
+            if state[0] > WALK_LIMIT:
+                state[1] = True
+                break
+            path = prefix + entry.name
+            try:
+                if len(path.encode("utf-8")) > PATH_LIMIT:
+                    state[1] = True
+                    continue
+            except UnicodeEncodeError:
+                continue  # a name that is not UTF-8 has no JSON form: skipped
+            if entry.is_dir(follow_symlinks=False):
+                subdirs.append(entry.name)
+            elif entry.is_file(follow_symlinks=False):
+                found.append((path, entry.stat(follow_symlinks=False).st_size))
+    for name in subdirs:
+        if depth >= DEPTH_LIMIT or state[0] > WALK_LIMIT:
+            state[1] = True
+            return
+        try:
+            fd = _open(name, posix.O_RDONLY | posix.O_DIRECTORY | _NOFOLLOW, dir_fd=dir_fd)
+        except OSError:
+            continue  # replaced by a symlink or removed meanwhile
+        try:
+            _walk(fd, prefix + name + "/", depth + 1, found, state)
+        finally:
+            _close(fd)
+
+
+def _read_output(root_fd, path, budget):
+    """The file's bytes (at most budget, else None), opened component by component without
+    following a symlink; None if it is no longer a regular file."""
+    parts = path.split("/")
+    fds = []
+    try:
+        fd = root_fd
+        for part in parts[:-1]:
+            fd = _open(part, posix.O_RDONLY | posix.O_DIRECTORY | _NOFOLLOW, dir_fd=fd)
+            fds.append(fd)
+        # O_NONBLOCK: a FIFO put in place of the file must not block the open.
+        fd = _open(parts[-1], posix.O_RDONLY | posix.O_NONBLOCK | _NOFOLLOW, dir_fd=fd)
+        fds.append(fd)
+        info = _fstat(fd)
+        if info.st_mode & _S_IFMT != _S_IFREG:
+            return None
+        if info.st_size > budget:
+            return False
+        # Read what the file held when opened: one that keeps growing cannot hold the runner.
+        chunks = []
+        left = info.st_size
+        while left > 0:
+            chunk = _read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        for fd in fds:
+            _close(fd)
+
+
+def _collect_outputs():
+    """([(path, bytes)], truncated): the regular files under /tmp/output, sorted by path, as
+    many as the caps allow."""
+    try:
+        root = _open(OUTPUT_DIR, posix.O_RDONLY | posix.O_DIRECTORY | _NOFOLLOW)
+    except OSError:
+        return [], False
+    try:
+        found = []
+        state = [0, False]
+        _walk(root, "", 0, found, state)
+        found.sort()
+        files = []
+        used = 0
+        truncated = state[1]
+        for path, size in found:
+            if len(files) >= _OUTPUT_FILES:
+                truncated = True
+                break
+            if size > _OUTPUT_BYTES - used:
+                truncated = True
+                continue
+            data = _read_output(root, path, _OUTPUT_BYTES - used)
+            if data is False:
+                truncated = True
+                continue
+            if data is None:
+                continue
+            files.append((path, data))
+            used += len(data)
+        return files, truncated
+    finally:
+        _close(root)
 
 
 class _NotSerializable(Exception):
@@ -306,9 +478,25 @@ def _limit_cpu(seconds):
         resource.setrlimit(resource.RLIMIT_CPU, (wanted, wanted + 1))
 
 
-def _reopen_stdio():
-    # The script sees an empty stdin and an unbuffered UTF-8 stdout.
-    fd = posix.open("/dev/null", posix.O_RDONLY)
+def _stdin_descriptor(data):
+    """A fresh readable descriptor holding data, so no one has to feed a pipe."""
+    if not data:
+        return posix.open("/dev/null", posix.O_RDONLY)
+    try:
+        fd = posix.memfd_create("stdin")
+    except (AttributeError, OSError):
+        # No memfd (an old kernel or a stricter filter): an unlinked file in the private /tmp.
+        fd = posix.open("/tmp", posix.O_RDWR | posix.O_TMPFILE, 0o600)
+    view = memoryview(data)
+    while view:
+        view = view[posix.write(fd, view):]
+    posix.lseek(fd, 0, 0)
+    return fd
+
+
+def _reopen_stdio(stdin):
+    # The script sees its stdin content and an unbuffered UTF-8 stdout.
+    fd = _stdin_descriptor(stdin)
     posix.dup2(fd, 0)
     posix.close(fd)
     sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
@@ -319,11 +507,101 @@ def _reopen_stdio():
     sys.__stdout__, sys.__stderr__, sys.__stdin__ = sys.stdout, sys.stderr, sys.stdin
 
 
-def _read_request():
-    raw = sys.stdin.buffer.read()
+class _JsonContext:
+    """What the C scanner of _json needs: parsing the header without importing json (and re)."""
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = None
+    memo = None
+
+
+def _parse_json(text):
+    try:
+        from _json import make_scanner
+        context = _JsonContext()
+        context.memo = {}
+        value, end = make_scanner(context)(text, 0)
+        return value
+    except ImportError:
+        import json
+        return json.loads(text)
+
+
+def _read_job():
+    """The whole job from fd 0, to EOF: (header, script text, stdin bytes, [(path, bytes)])."""
+    chunks = []
+    while True:
+        chunk = _read(0, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    del chunks
     newline = raw.index(b"\n")
-    nonce, cpu_seconds, result_limit = raw[:newline].decode("ascii").split(" ")
-    return nonce, int(cpu_seconds), int(result_limit), raw[newline + 1:].decode("utf-8", "replace")
+    header = _parse_json(raw[:newline].decode("utf-8"))
+    at = newline + 1
+    end = at + header["script"]
+    source = raw[at:end].decode("utf-8", "replace")
+    at, end = end, end + header["stdin"]
+    stdin = raw[at:end]
+    files = []
+    for entry in header["files"]:
+        at, end = end, end + entry["size"]
+        files.append((entry["path"], memoryview(raw)[at:end]))
+    return header, source, stdin, files
+
+
+def _link_font_cache():
+    """matplotlib only uses a cache in a writable MPLCONFIGDIR, and /usr is read-only: the
+    cache files are linked into a fresh one, so a first `import matplotlib.pyplot` reads the
+    prepared font list instead of scanning every font (about 0.25 s)."""
+    config = posix.environ.get(b"MPLCONFIGDIR")
+    if not config:
+        return
+    try:
+        names = posix.listdir(FONT_CACHE)
+        posix.mkdir(config, 0o700)
+        for name in names:
+            posix.symlink(FONT_CACHE + "/" + name, config.decode() + "/" + name)
+    except OSError:
+        pass  # no prepared cache: matplotlib builds one itself
+
+
+def _write_inputs(files):
+    """Creates /tmp/output and writes the input files. The server checked the paths (relative,
+    no '..', no duplicates, none under output/); each component is still opened without
+    following a symlink."""
+    posix.mkdir(OUTPUT_DIR, 0o755)
+    root = _open("/tmp", posix.O_RDONLY | posix.O_DIRECTORY | _NOFOLLOW)
+    try:
+        for path, data in files:
+            parts = path.split("/")
+            if path.startswith("/") or ".." in parts or "" in parts:
+                raise OSError("refused input file path %r" % path)
+            fds = []
+            try:
+                fd = root
+                for part in parts[:-1]:
+                    try:
+                        posix.mkdir(part, 0o755, dir_fd=fd)
+                    except FileExistsError:
+                        pass
+                    fd = _open(part, posix.O_RDONLY | posix.O_DIRECTORY | _NOFOLLOW, dir_fd=fd)
+                    fds.append(fd)
+                out = _open(parts[-1], posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL | _NOFOLLOW,
+                            0o644, dir_fd=fd)
+                fds.append(out)
+                view = memoryview(data)
+                while view:
+                    view = view[_write(out, view):]
+            finally:
+                for fd in fds:
+                    _close(fd)
+    finally:
+        _close(root)
 
 
 def prepare(preloads):
@@ -344,12 +622,25 @@ def take_channel():
 def serve():
     """Runs the one job that arrives on fd 0 and exits. fd 1 is the script's stdout; the
     channel must have been taken."""
+    global _OUTPUT_FILES, _OUTPUT_BYTES
     _write_channel(b"\x1ePYEXEC-READY\n")
-    nonce, cpu_seconds, result_limit, source = _read_request()
-    _limit_cpu(cpu_seconds)
-    _reopen_stdio()
+    header, source, stdin, files = _read_job()
+    nonce = header["nonce"]
+    _OUTPUT_FILES = header["output_files"]
+    _OUTPUT_BYTES = header["output_bytes"]
+    _limit_cpu(header["cpu_seconds"])
     try:
-        _run(nonce, source, result_limit)
+        _write_inputs(files)
+    except OSError as e:
+        _finish(nonce, {"status": "error", "kind": "exception", "phase": "import", "type": type(e).__name__,
+                        "message": "the input files could not be written: %s" % _safe_str(e),
+                        "traceback": None})
+    del files
+    _link_font_cache()
+    _reopen_stdio(stdin)
+    del stdin
+    try:
+        _run(nonce, source, header["result_limit"])
     except BaseException as e:  # noqa: B902 - whatever went wrong is reported, never lost
         _finish(nonce, {"status": "error", "kind": "exception", "phase": "main", "type": "RunnerError",
                         "message": "the runner failed while reporting the outcome: %s" % type(e).__name__,

@@ -29,17 +29,10 @@ class IsolationTest {
     jails.close();
   }
 
-  private JsonObject result(String script) {
-    ExecutionOutcome outcome = jails.run(script);
-    assertWithMessage("%s / %s / %s", outcome.message(), outcome.traceback(), outcome.internalDetail())
-        .that(outcome.kind()).isEqualTo(Kind.SUCCESS);
-    return outcome.result().getAsJsonObject();
-  }
-
   @Test
   void cannotConnectToAPortTheHostOpenedOnLoopback() throws IOException {
     try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      JsonObject seen = result("import socket\ndef main():\n"
+      JsonObject seen = jails.resultOf("import socket\ndef main():\n"
           + "    try:\n"
           + "        socket.create_connection(('127.0.0.1', " + server.getLocalPort() + "), timeout=2)\n"
           + "        return {'connected': True}\n"
@@ -51,7 +44,7 @@ class IsolationTest {
 
   @Test
   void cannotReachTheInternetOrTheMetadataServer() {
-    JsonObject seen = result("import socket\ndef main():\n"
+    JsonObject seen = jails.resultOf("import socket\ndef main():\n"
         + "    out = {}\n"
         + "    for host in ('169.254.169.254', '8.8.8.8'):\n"
         + "        try:\n"
@@ -66,14 +59,14 @@ class IsolationTest {
 
   @Test
   void seesNoNetworkInterfaceButLoopback() {
-    JsonObject seen = result("import socket\ndef main():\n"
+    JsonObject seen = jails.resultOf("import socket\ndef main():\n"
         + "    return {'names': [n for _, n in socket.if_nameindex()]}");
     assertThat(seen.get("names").toString()).isEqualTo("[\"lo\"]");
   }
 
   @Test
   void environmentHoldsOnlyWhatPythonNeeds() {
-    JsonObject seen = result("import os\ndef main():\n    return dict(os.environ)");
+    JsonObject seen = jails.resultOf("import os\ndef main():\n    return dict(os.environ)");
     assertThat(seen.keySet()).containsNoneOf("JAVA_HOME", "USER", "PWD", "PYEXEC_NSJAIL", "SHELL",
         "MAVEN_OPTS", "GOOGLE_APPLICATION_CREDENTIALS");
     assertThat(seen.get("HOME").getAsString()).isEqualTo("/tmp");
@@ -84,7 +77,7 @@ class IsolationTest {
   void seesNoneOfTheServersFiles() {
     String workDir = System.getProperty("user.dir");
     String home = System.getProperty("user.home");
-    JsonObject seen = result("import os\ndef main():\n"
+    JsonObject seen = jails.resultOf("import os\ndef main():\n"
         + "    paths = ['" + workDir + "', '" + home + "', '/root', '/home', '/work', '/app', '/srv',"
         + " '/var', '/run', '/sys', '/usr/local', '/etc/passwd', '/etc/shadow', '/etc/hostname']\n"
         + "    return {'visible': [p for p in paths if os.path.exists(p)], 'root': sorted(os.listdir('/'))}");
@@ -95,7 +88,7 @@ class IsolationTest {
 
   @Test
   void systemFilesAreReadOnly() {
-    JsonObject seen = result("def main():\n"
+    JsonObject seen = jails.resultOf("def main():\n"
         + "    out = {}\n"
         + "    for path in ('/usr/bin/evil', '/etc/evil', '/opt/pyexec/runner.pyc', '/opt/pyexec/runner.py', '/evil'):\n"
         + "        try:\n"
@@ -111,17 +104,17 @@ class IsolationTest {
 
   @Test
   void tmpIsWritableAndPrivateToEachExecution() {
-    JsonObject first = result("import os\ndef main():\n"
+    JsonObject first = jails.resultOf("import os\ndef main():\n"
         + "    open('/tmp/left-behind', 'w').write('secret')\n"
         + "    return {'files': os.listdir('/tmp')}");
     assertThat(first.get("files").toString()).contains("left-behind");
-    JsonObject second = result("import os\ndef main():\n    return {'files': os.listdir('/tmp')}");
+    JsonObject second = jails.resultOf("import os\ndef main():\n    return {'files': os.listdir('/tmp')}");
     assertThat(second.get("files").toString()).doesNotContain("left-behind");
   }
 
   @Test
   void runsUnprivilegedWithoutCapabilitiesAndWithNoNewPrivs() {
-    JsonObject seen = result("import os\ndef main():\n"
+    JsonObject seen = jails.resultOf("import os\ndef main():\n"
         + "    s = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)\n"
         + "    return {'uid': os.getuid(), 'euid': os.geteuid(), 'gid': os.getgid(),"
         + " 'caps': [s[k].strip() for k in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb')],"
@@ -136,7 +129,7 @@ class IsolationTest {
 
   @Test
   void hasItsOwnPidNamespace() {
-    JsonObject seen = result("import os\ndef main():\n"
+    JsonObject seen = jails.resultOf("import os\ndef main():\n"
         + "    return {'pid': os.getpid(), 'procs': [p for p in os.listdir('/proc') if p.isdigit()]}");
     assertThat(seen.get("pid").getAsInt()).isEqualTo(1);
     assertThat(seen.getAsJsonArray("procs").size()).isEqualTo(1);
@@ -145,7 +138,7 @@ class IsolationTest {
   @Test
   void seccompRefusesWhatNoScriptNeeds() {
     Assumptions.assumeTrue(System.getProperty("os.arch").equals("amd64"), "syscall numbers are x86_64");
-    JsonObject seen = result("import ctypes, os\n"
+    JsonObject seen = jails.resultOf("import ctypes, os\n"
         + "libc = ctypes.CDLL(None, use_errno=True)\n"
         + "CALLS = {'ptrace': (101, 16, 1), 'mount': (165, 0, 0), 'umount2': (166, 0, 0),"
         + " 'unshare_user': (272, 0x10000000, 0), 'unshare_net': (272, 0x40000000, 0),"
@@ -165,7 +158,7 @@ class IsolationTest {
 
   @Test
   void threadsAndSubprocessesStillWork() {
-    JsonObject seen = result("import threading, subprocess, multiprocessing\n"
+    JsonObject seen = jails.resultOf("import threading, subprocess, multiprocessing\n"
         + "def square(x):\n    return x * x\n"
         + "def main():\n"
         + "    box = []\n"

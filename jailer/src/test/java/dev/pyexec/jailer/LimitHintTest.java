@@ -2,6 +2,7 @@ package dev.pyexec.jailer;
 
 import static com.google.common.truth.Truth.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -11,8 +12,9 @@ class LimitHintTest {
     OutcomeClassifier classifier = new OutcomeClassifier(RealSandbox.settings(),
         new SandboxProfile("test", true, cgroups));
     String frame = "{\"status\":\"error\",\"kind\":\"exception\",\"type\":\"" + type + "\",\"message\":\""
-        + detail + "\",\"traceback\":\"\",\"phase\":\"main\"}";
-    RawRun run = new RawRun(true, frame, 0, false, CapturedOutput.EMPTY, "", Duration.ofMillis(5));
+        + detail + "\",\"traceback\":\"\",\"phase\":\"main\"}\n";
+    RawRun run = new RawRun(true, new ResultFrame(frame.getBytes(StandardCharsets.UTF_8), false), 0, false,
+        CapturedOutput.EMPTY, "", Duration.ofMillis(5));
     return classifier.classify(run, Duration.ofSeconds(5)).message();
   }
 

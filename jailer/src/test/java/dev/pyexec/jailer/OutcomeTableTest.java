@@ -165,14 +165,14 @@ class OutcomeTableTest {
   @Test
   void integersOfAnySizeStayNumbers() {
     ExecutionOutcome outcome = jails.run("def main():\n    return [10**100, -2**70, 1.5]");
-    assertThat(outcome.resultJson()).isEqualTo("[" + "1" + "0".repeat(100) + ",-1180591620717411303424,1.5]");
+    assertThat(outcome.resultJson().text()).isEqualTo("[" + "1" + "0".repeat(100) + ",-1180591620717411303424,1.5]");
   }
 
   @Test
   void deeplyNestedResultsPassUntilPythonCannotEncodeThem() {
     ExecutionOutcome deep = jails.run("def main():\n    x = []\n    for _ in range(300):\n        x = [x]\n    return x");
     assertThat(deep.kind()).isEqualTo(Kind.SUCCESS);
-    assertThat(deep.resultJson()).startsWith("[[[[");
+    assertThat(deep.resultJson().text()).startsWith("[[[[");
     ExecutionOutcome tooDeep = jails.run("def main():\n    x = []\n    for _ in range(100000):\n        x = [x]\n    return x");
     assertThat(tooDeep.kind()).isEqualTo(Kind.NOT_SERIALIZABLE);
   }
@@ -183,6 +183,16 @@ class OutcomeTableTest {
     assertThat(outcome.kind()).isEqualTo(Kind.SCRIPT_ERROR);
     assertThat(outcome.message().length()).isLessThan(70_000);
     assertThat(outcome.traceback().length()).isLessThan(300_000);
+  }
+
+  @Test
+  void hugeExceptionTypeNamesAndExitCodesAreCutToFitTheFrame() {
+    ExecutionOutcome named = jails.run("def main():\n    raise type('E' * (5 << 20), (Exception,), {})('m')");
+    assertThat(named.kind()).isEqualTo(Kind.SCRIPT_ERROR);
+    assertThat(named.message().length()).isLessThan(70_000);
+    ExecutionOutcome exited = jails.run("import sys\ndef main():\n    sys.exit('c' * (5 << 20))");
+    assertThat(exited.kind()).isEqualTo(Kind.EXITED);
+    assertThat(exited.message().length()).isLessThan(70_000);
   }
 
   @Test

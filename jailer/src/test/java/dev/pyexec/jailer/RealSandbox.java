@@ -2,6 +2,7 @@ package dev.pyexec.jailer;
 
 import static com.google.common.truth.Truth.assertWithMessage;
 
+import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,27 +21,27 @@ final class RealSandbox implements AutoCloseable {
   final Sandbox sandbox;
   final List<String> log = new ArrayList<>();
 
-  private RealSandbox(SandboxSettings settings, PoolSettings pool) {
+  private RealSandbox(SandboxSettings settings, EngineSettings engine) {
     int base = 300_000 + ThreadLocalRandom.current().nextInt(1000) * 1000;
     this.uids = new UidAllocator(base, 1000);
-    this.sandbox = new SandboxStarter(settings, log::add, uids).start(pool);
+    this.sandbox = new SandboxStarter(settings, log::add, uids).start(engine);
     assertWithMessage("the sandbox must come up for these tests; log: %s", log)
         .that(sandbox.health().healthy()).isTrue();
   }
 
-  /** With the pool as the build asks ({@code -Dpyexec.pool=off} runs the suite on cold jails). */
+  /** With the engine the build asks for ({@code -Dpyexec.engine=oneshot} runs the suite on one-shot jails). */
   static RealSandbox start() {
-    return new RealSandbox(settings(), poolFromBuild());
+    return new RealSandbox(settings(), engineFromBuild());
   }
 
-  static RealSandbox start(SandboxSettings settings, PoolSettings pool) {
-    return new RealSandbox(settings, pool);
+  static RealSandbox start(SandboxSettings settings, EngineSettings engine) {
+    return new RealSandbox(settings, engine);
   }
 
-  static PoolSettings poolFromBuild() {
-    return "off".equals(System.getProperty("pyexec.pool", "on"))
-        ? PoolSettings.off()
-        : PoolSettings.defaults(Runtime.getRuntime().availableProcessors());
+  static EngineSettings engineFromBuild() {
+    return "oneshot".equals(System.getProperty("pyexec.engine", "template"))
+        ? EngineSettings.oneshot()
+        : EngineSettings.defaults();
   }
 
   static Path nsjail() {
@@ -62,6 +63,22 @@ final class RealSandbox implements AutoCloseable {
 
   ExecutionOutcome run(String script, Duration timeout) {
     return sandbox.execute(new ScriptJob(script, timeout));
+  }
+
+  /** The object main() returned, asserting the run succeeded (saying why where it did not). */
+  JsonObject resultOf(String script) {
+    ExecutionOutcome outcome = run(script);
+    assertWithMessage("%s / %s / %s", outcome.message(), outcome.traceback(), outcome.internalDetail())
+        .that(outcome.kind()).isEqualTo(ExecutionOutcome.Kind.SUCCESS);
+    return outcome.result().getAsJsonObject();
+  }
+
+  /**
+   * Processes still running under this sandbox's uids other than its templates' zygotes, which
+   * live on by design; waits a little for the kernel to reap.
+   */
+  List<Long> leftoverProcesses() throws InterruptedException {
+    return leftoverProcesses(0);
   }
 
   /** Processes still running under this sandbox's uids, waiting a little for the kernel to reap. */
@@ -89,7 +106,7 @@ final class RealSandbox implements AutoCloseable {
           for (String line : Files.readAllLines(entry.resolve("status"))) {
             if (line.startsWith("Uid:")) {
               int uid = Integer.parseInt(line.split("\\s+")[1]);
-              if (uids.owns(uid)) {
+              if (uids.owns(uid) && !isZygote(entry)) {
                 pids.add(Long.parseLong(name));
               }
             }
@@ -102,6 +119,10 @@ final class RealSandbox implements AutoCloseable {
       throw new IllegalStateException(e);
     }
     return pids;
+  }
+
+  private static boolean isZygote(Path process) throws IOException {
+    return new String(Files.readAllBytes(process.resolve("cmdline"))).contains("zygote.py");
   }
 
   @Override

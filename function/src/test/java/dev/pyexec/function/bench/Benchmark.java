@@ -29,10 +29,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Starts the function under the invoker on loopback twice, with the warm pool on and off, runs the
- * same scenarios against each and prints latency, throughput, errors and CPU per execution side by
- * side. Run with {@code make bench}. Figures from one run are comparable; across runs on a noisy
- * 2-core machine, compare the ratios.
+ * Starts the function under the invoker on loopback twice, with the default engine (templates)
+ * and with cold one-shot jails (a fresh nsjail and Python per request), runs the same scenarios
+ * against each and prints latency, throughput, errors and CPU per execution side by side. Run
+ * with {@code make bench}. Figures from one run are comparable; across runs on a noisy 2-core
+ * machine, compare the ratios.
  */
 public final class Benchmark {
   private static final Duration WARM_UP = Duration.ofSeconds(3);
@@ -50,12 +51,12 @@ public final class Benchmark {
    *     latency at a load the instance sustains. The 8 clients never pause: that run is the
    *     saturation throughput.
    */
-  record Scenario(String name, Duration think, List<Call> calls) {}
+  record Scenario(String name, Duration think, List<Call> calls, int[] concurrencies) {}
 
   record Result(String scenario, int concurrency, String mode, double p50, double p95, double p99,
       double perSecond, int errors, double cpuPerExec, double serverShare, int count) {}
 
-  /** CPU clock ticks of the server JVM itself and of the jails it has reaped. */
+  /** CPU clock ticks of the server JVM itself and of its sandbox (jails, templates, executions). */
   record CpuTicks(long server, long jails) {
     CpuTicks minus(CpuTicks earlier) {
       return new CpuTicks(server - earlier.server, jails - earlier.jails);
@@ -69,29 +70,33 @@ public final class Benchmark {
   public static void main(String[] args) throws Exception {
     // HttpURLConnection keeps 5 idle connections per server by default: one per client is needed.
     System.setProperty("http.maxConnections", "32");
+    String pandas = "import pandas as pd\n\ndef main():\n"
+        + "    df = pd.DataFrame({'col1': [1, 2, 3], 'col2': [4.0, 5.0, 6.0]})\n"
+        + "    df['sum'] = df['col1'] + df['col2']\n"
+        + "    return {'shape': list(df.shape), 'total': float(df['sum'].sum())}";
+    int[] both = {1, 8};
     List<Scenario> scenarios = List.of(
-        new Scenario("hello", Duration.ofMillis(50), List.of(call("def main():\n    return 'hello world'", null, 200))),
-        new Scenario("pandas", Duration.ofMillis(500), List.of(call("import pandas as pd\n\ndef main():\n"
-            + "    df = pd.DataFrame({'col1': [1, 2, 3], 'col2': [4.0, 5.0, 6.0]})\n"
-            + "    df['sum'] = df['col1'] + df['col2']\n"
-            + "    return {'shape': list(df.shape), 'total': float(df['sum'].sum())}", null, 200))),
+        new Scenario("hello", Duration.ofMillis(50), List.of(call("def main():\n    return 'hello world'", null, 200)),
+            both),
+        new Scenario("pandas", Duration.ofMillis(500), List.of(call(pandas, null, 200)), both),
+        // A busy caller on request-billed Cloud Run: one client, no pause between requests.
+        new Scenario("pandas_b2b", Duration.ZERO, List.of(call(pandas, null, 200)), new int[] {1}),
         new Scenario("mixed", Duration.ofMillis(200), List.of(
             call("def main():\n    print('hi')\n    return 1", null, 200),
             call("import pandas as pd\ndef main():\n    return int(pd.Series([1, 2]).sum())", null, 200),
             call("def main():\n    return 1 / 0", null, 400),
             call("def main(:\n    pass", null, 400),
-            call("import time\ndef main():\n    time.sleep(5)", 0.3, 408))));
-    int[] concurrencies = {1, 8};
+            call("import time\ndef main():\n    time.sleep(5)", 0.3, 408)), both));
     List<Result> results = new ArrayList<>();
-    for (String mode : List.of("pool", "cold")) {
-      try (Server server = Server.start(mode.equals("pool"))) {
+    for (String mode : List.of("default", "cold")) {
+      try (Server server = Server.start(mode.equals("default") ? "template" : "oneshot")) {
         // Steady state, not the JIT's first minutes: its compiler threads would take CPU from the jails.
         warmUp(server.base, scenarios.get(0), 8, Duration.ZERO, SERVER_WARM_UP);
         for (Scenario scenario : scenarios) {
           if (!System.getProperty("bench.only", scenario.name()).equals(scenario.name())) {
             continue;
           }
-          for (int concurrency : concurrencies) {
+          for (int concurrency : scenario.concurrencies()) {
             Result result = run(server, scenario, concurrency, mode);
             results.add(result);
             System.out.println(line(result));
@@ -219,26 +224,26 @@ public final class Benchmark {
     Map<String, Result> byKey = new LinkedHashMap<>();
     results.forEach(r -> byKey.put(r.scenario() + "/" + r.concurrency() + "/" + r.mode(), r));
     System.out.println();
-    System.out.println("concurrency 1: one client pausing between requests (hello 50 ms, pandas 500 ms, mixed 200 ms);"
-        + " concurrency 8: eight clients, no pauses (saturation). srv: the server JVM's share of cpu_s/ex,"
-        + " the rest is the jails.");
-    System.out.println(String.format(Locale.ROOT, "%-8s %4s | %8s %8s %8s %7s %5s %9s %4s | %8s %8s %7s %9s %4s | %9s %9s",
-        "scenario", "conc", "pool p50", "p95", "p99", "per_s", "err", "cpu_s/ex", "srv",
+    System.out.println("concurrency 1: one client pausing between requests (hello 50 ms, pandas 500 ms, mixed 200 ms;"
+        + " pandas_b2b none); concurrency 8: eight clients, no pauses (saturation). srv: the server JVM's share of"
+        + " cpu_s/ex, the rest is the sandbox (templates included).");
+    System.out.println(String.format(Locale.ROOT, "%-10s %4s | %8s %8s %8s %7s %5s %9s %4s | %8s %8s %7s %9s %4s | %9s %9s",
+        "scenario", "conc", "dflt p50", "p95", "p99", "per_s", "err", "cpu_s/ex", "srv",
         "cold p50", "p95", "per_s", "cpu_s/ex", "srv", "p50 ratio", "tput ratio"));
-    for (Result pool : results) {
-      if (!pool.mode().equals("pool")) {
+    for (Result dflt : results) {
+      if (!dflt.mode().equals("default")) {
         continue;
       }
-      Result cold = byKey.get(pool.scenario() + "/" + pool.concurrency() + "/cold");
+      Result cold = byKey.get(dflt.scenario() + "/" + dflt.concurrency() + "/cold");
       if (cold == null) {
         continue;
       }
       System.out.println(String.format(Locale.ROOT,
-          "%-8s %4d | %8.1f %8.1f %8.1f %7.1f %5d %9.4f %3.0f%% | %8.1f %8.1f %7.1f %9.4f %3.0f%% | %8.1fx %8.1fx",
-          pool.scenario(), pool.concurrency(), pool.p50(), pool.p95(), pool.p99(), pool.perSecond(), pool.errors(),
-          pool.cpuPerExec(), 100 * pool.serverShare(), cold.p50(), cold.p95(), cold.perSecond(), cold.cpuPerExec(),
+          "%-10s %4d | %8.1f %8.1f %8.1f %7.1f %5d %9.4f %3.0f%% | %8.1f %8.1f %7.1f %9.4f %3.0f%% | %8.1fx %8.1fx",
+          dflt.scenario(), dflt.concurrency(), dflt.p50(), dflt.p95(), dflt.p99(), dflt.perSecond(), dflt.errors(),
+          dflt.cpuPerExec(), 100 * dflt.serverShare(), cold.p50(), cold.p95(), cold.perSecond(), cold.cpuPerExec(),
           100 * cold.serverShare(),
-          cold.p50() / pool.p50(), pool.perSecond() / cold.perSecond()));
+          cold.p50() / dflt.p50(), dflt.perSecond() / cold.perSecond()));
     }
   }
 
@@ -252,7 +257,8 @@ public final class Benchmark {
       this.base = base;
     }
 
-    static Server start(boolean pool) throws Exception {
+    /** @param engine PYEXEC_ENGINE: template or oneshot */
+    static Server start(String engine) throws Exception {
       int port;
       try (ServerSocket socket = new ServerSocket(0)) {
         port = socket.getLocalPort();
@@ -267,13 +273,12 @@ public final class Benchmark {
           "--target", "dev.pyexec.function.ExecuteFunction"));
       ProcessBuilder builder = new ProcessBuilder(command);
       builder.environment().put("PORT", Integer.toString(port));
-      builder.environment().put("PYEXEC_POOL", pool ? "on" : "off");
+      builder.environment().put("PYEXEC_ENGINE", engine);
       builder.redirectOutput(ProcessBuilder.Redirect.DISCARD);
       builder.redirectError(ProcessBuilder.Redirect.DISCARD);
       Server server = new Server(builder.start(), URI.create("http://127.0.0.1:" + port));
       server.awaitHealthy();
-      // Let the pool fill before anything is measured.
-      Thread.sleep(pool ? 3000 : 500);
+      Thread.sleep(500);
       return server;
     }
 
@@ -293,12 +298,31 @@ public final class Benchmark {
       throw new IllegalStateException("server did not become healthy");
     }
 
-    /** CPU of the server (utime + stime) and of the jails it has reaped (cutime + cstime). */
+    /**
+     * CPU of the server (utime + stime) and of its sandbox: the jails it has reaped (cutime +
+     * cstime) and every live descendant with what that one has reaped (a template and the
+     * executions it forked).
+     */
     CpuTicks cpuTicks() throws IOException {
-      String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+      long[] server = stat(process.pid());
+      long sandbox = server[1];
+      for (ProcessHandle descendant : (Iterable<ProcessHandle>) process.descendants()::iterator) {
+        try {
+          long[] ticks = stat(descendant.pid());
+          sandbox += ticks[0] + ticks[1];
+        } catch (IOException e) {
+          // Ended meanwhile: its time is in its parent's reaped figures by now.
+        }
+      }
+      return new CpuTicks(server[0], sandbox);
+    }
+
+    /** {own utime + stime, reaped children's cutime + cstime} of one process. */
+    private static long[] stat(long pid) throws IOException {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
       String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return new CpuTicks(Long.parseLong(fields[11]) + Long.parseLong(fields[12]),
-          Long.parseLong(fields[13]) + Long.parseLong(fields[14]));
+      return new long[] {Long.parseLong(fields[11]) + Long.parseLong(fields[12]),
+          Long.parseLong(fields[13]) + Long.parseLong(fields[14])};
     }
 
     @Override

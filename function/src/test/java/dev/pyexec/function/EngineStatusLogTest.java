@@ -11,10 +11,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-class PoolStatusLogTest {
-  /** A sandbox whose pool figures the test sets: about logging only, nothing runs. */
-  private static final class PoolFigures implements Sandbox {
-    volatile Map<String, Object> pool = Map.of();
+class EngineStatusLogTest {
+  /** A sandbox whose engine figures the test sets: about logging only, nothing runs. */
+  private static final class EngineFigures implements Sandbox {
+    volatile Map<String, Object> stats = Map.of();
 
     @Override
     public ExecutionOutcome execute(ScriptJob job) {
@@ -23,7 +23,7 @@ class PoolStatusLogTest {
 
     @Override
     public SandboxHealth health() {
-      return new SandboxHealth(true, "fake", "ready", pool);
+      return new SandboxHealth(true, "fake", "template", "ready", stats);
     }
 
     @Override
@@ -31,31 +31,31 @@ class PoolStatusLogTest {
   }
 
   private final List<String> lines = new ArrayList<>();
-  private final PoolFigures sandbox = new PoolFigures();
-  private final PoolStatusLog status = new PoolStatusLog(sandbox, new RequestLog(lines::add));
+  private final EngineFigures sandbox = new EngineFigures();
+  private final EngineStatusLog status = new EngineStatusLog(sandbox, new RequestLog(lines::add));
 
   @Test
   void theFiguresGoInOneJsonLine() {
-    sandbox.pool = Map.of("plain_ready", 3, "plain_hits", 10);
+    sandbox.stats = Map.of("plain_executions", 3, "oneshot_fallbacks", 0);
     status.report();
     assertThat(lines).hasSize(1);
-    assertThat(lines.get(0)).contains("\"message\":\"warm pool status\"");
-    assertThat(lines.get(0)).contains("\"plain_ready\":3");
-    assertThat(lines.get(0)).contains("\"plain_hits\":10");
+    assertThat(lines.get(0)).contains("\"message\":\"engine status\"");
+    assertThat(lines.get(0)).contains("\"plain_executions\":3");
+    assertThat(lines.get(0)).contains("\"oneshot_fallbacks\":0");
   }
 
   @Test
   void unchangedFiguresAreNotLoggedAgain() {
-    sandbox.pool = Map.of("plain_ready", 3);
+    sandbox.stats = Map.of("plain_executions", 3);
     status.report();
     status.report();
-    sandbox.pool = Map.of("plain_ready", 2);
+    sandbox.stats = Map.of("plain_executions", 4);
     status.report();
     assertThat(lines).hasSize(2);
   }
 
   @Test
-  void withThePoolOffNothingIsLogged() {
+  void anEngineWithoutFiguresLogsNothing() {
     status.report();
     assertThat(lines).isEmpty();
   }

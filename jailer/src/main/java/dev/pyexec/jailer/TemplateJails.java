@@ -1,0 +1,169 @@
+package dev.pyexec.jailer;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * The template engine: one template per flavour forks every execution. A template is replaced
+ * after a number of executions or an age, and when it dies; while a flavour has none serving,
+ * its executions run in one-shot jails (slower, never an error).
+ */
+public final class TemplateJails implements JailProvider {
+  /** How long a template may take to import its libraries and say it serves. */
+  static final Duration START_WAIT = Duration.ofSeconds(30);
+  /** After a failed start, the next attempt waits this long (one-shot jails serve meanwhile). */
+  private static final Duration RETRY_AFTER = Duration.ofSeconds(5);
+
+  /** Starts a template for a flavour; the real one starts nsjail. */
+  interface Starter {
+    Template start(Flavour flavour) throws SandboxException;
+  }
+
+  private final Starter starter;
+  private final JailProvider fallback;
+  private final TemplateSettings limits;
+  private final SandboxSettings settings;
+  private final ExecutorService io;
+  private final Consumer<String> log;
+  private final Map<Flavour, Slot> slots = new EnumMap<>(Flavour.class);
+  private final AtomicLong fallbacks = new AtomicLong();
+  private volatile boolean closed;
+
+  public TemplateJails(Starter starter, JailProvider fallback, TemplateSettings limits, SandboxSettings settings,
+      ExecutorService io, Consumer<String> log) {
+    this.starter = starter;
+    this.fallback = fallback;
+    this.limits = limits;
+    this.settings = settings;
+    this.io = io;
+    this.log = log;
+    for (Flavour flavour : Flavour.values()) {
+      slots.put(flavour, new Slot(flavour));
+    }
+  }
+
+  /** Starts every flavour's template now, side by side, and waits; false if one did not come up. */
+  boolean startAll() {
+    List<CompletableFuture<Boolean>> starts = new ArrayList<>();
+    for (Slot slot : slots.values()) {
+      starts.add(CompletableFuture.supplyAsync(slot::replace, io));
+    }
+    return starts.stream().allMatch(CompletableFuture::join);
+  }
+
+  @Override
+  public Lease take(Flavour flavour) throws SandboxException {
+    Slot slot = slots.get(flavour);
+    Template template = slot.current;
+    if (template != null && template.isServing()) {
+      if (template.forks() >= limits.maxExecutions()
+          || Duration.between(template.startedAt(), Instant.now()).compareTo(limits.maxAge()) > 0) {
+        slot.replaceInBackground("it served " + template.forks() + " executions since "
+            + template.startedAt());
+      }
+      try {
+        return new Lease(new Jail(template.fork(), settings, io), "template");
+      } catch (SandboxException e) {
+        slot.replaceInBackground(e.getMessage() + "; " + template.diagnostics().strip());
+      }
+    } else {
+      slot.replaceInBackground(template == null ? "none was running"
+          : "it died: " + template.diagnostics().strip());
+    }
+    fallbacks.incrementAndGet();
+    return fallback.take(flavour);
+  }
+
+  @Override
+  public Map<String, Object> stats() {
+    Map<String, Object> stats = new LinkedHashMap<>();
+    for (Slot slot : slots.values()) {
+      Template template = slot.current;
+      Map<String, Object> figures = new LinkedHashMap<>();
+      figures.put("serving", template != null && template.isServing());
+      figures.put("executions", template == null ? 0 : template.forks());
+      figures.put("age_s", template == null ? 0
+          : Duration.between(template.startedAt(), Instant.now()).toSeconds());
+      figures.put("started", slot.started.get());
+      stats.put(slot.flavour.name().toLowerCase(), figures);
+    }
+    stats.put("oneshot_fallbacks", fallbacks.get());
+    return stats;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    for (Slot slot : slots.values()) {
+      Template template = slot.current;
+      if (template != null) {
+        template.close();
+      }
+    }
+  }
+
+  /** The template serving one flavour, and its replacement while one starts. */
+  private final class Slot {
+    private final Flavour flavour;
+    private final AtomicBoolean starting = new AtomicBoolean();
+    private final AtomicLong started = new AtomicLong();
+    private volatile Template current;
+    private volatile Instant lastFailure = Instant.MIN;
+
+    Slot(Flavour flavour) {
+      this.flavour = flavour;
+    }
+
+    void replaceInBackground(String why) {
+      if (closed || Duration.between(lastFailure, Instant.now()).compareTo(RETRY_AFTER) < 0
+          || !starting.compareAndSet(false, true)) {
+        return;
+      }
+      log.accept("replacing the " + name() + " template: " + why);
+      io.execute(() -> {
+        try {
+          replace();
+        } finally {
+          starting.set(false);
+        }
+      });
+    }
+
+    /** Starts a new template and puts it in place of the old one, which ends after its executions. */
+    boolean replace() {
+      long begin = System.nanoTime();
+      try {
+        Template fresh = starter.start(flavour);
+        Template old = current;
+        current = fresh;
+        started.incrementAndGet();
+        if (old != null) {
+          old.retire();
+        }
+        if (closed) {
+          fresh.close();
+        }
+        log.accept("template " + name() + " serving after " + (System.nanoTime() - begin) / 1_000_000 + " ms");
+        return true;
+      } catch (SandboxException | RuntimeException e) {
+        lastFailure = Instant.now();
+        log.accept("template " + name() + " failed to start; one-shot jails serve it meanwhile: " + e.getMessage());
+        return false;
+      }
+    }
+
+    private String name() {
+      return flavour.name().toLowerCase();
+    }
+  }
+}
