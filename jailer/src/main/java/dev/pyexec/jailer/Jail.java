@@ -59,6 +59,11 @@ public final class Jail implements AutoCloseable {
     return channel.sawReady();
   }
 
+  /** Whether its runner is still there (a spare may have been ended with its template). */
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
   /** Runs the action once this jail has been closed. */
   void onClose(Runnable action) {
     closeListener = action;

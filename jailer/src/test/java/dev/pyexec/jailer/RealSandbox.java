@@ -8,7 +8,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 
@@ -94,8 +99,12 @@ final class RealSandbox implements AutoCloseable {
     return pids;
   }
 
+  /**
+   * Jailed processes but the engine's own: a template's zygote (nsjail's child), and up to
+   * {@link TemplateJails#SPARES} of its children (spares waiting for a job).
+   */
   private List<Long> jailedPids() {
-    List<Long> pids = new ArrayList<>();
+    Map<Long, Long> parents = new HashMap<>();
     try (Stream<Path> entries = Files.list(Path.of("/proc"))) {
       for (Path entry : (Iterable<Path>) entries::iterator) {
         String name = entry.getFileName().toString();
@@ -103,13 +112,9 @@ final class RealSandbox implements AutoCloseable {
           continue;
         }
         try {
-          for (String line : Files.readAllLines(entry.resolve("status"))) {
-            if (line.startsWith("Uid:")) {
-              int uid = Integer.parseInt(line.split("\\s+")[1]);
-              if (uids.owns(uid) && !isZygote(entry)) {
-                pids.add(Long.parseLong(name));
-              }
-            }
+          List<String> status = Files.readAllLines(entry.resolve("status"));
+          if (uids.owns(Integer.parseInt(field(status, "Uid:").split("\\s+")[0]))) {
+            parents.put(Long.parseLong(name), Long.parseLong(field(status, "PPid:")));
           }
         } catch (IOException | RuntimeException e) {
           // The process ended while we looked.
@@ -118,12 +123,43 @@ final class RealSandbox implements AutoCloseable {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
+    Set<Long> zygotes = new HashSet<>();
+    parents.forEach((pid, parent) -> {
+      if (isZygote(pid, parent)) {
+        zygotes.add(pid);
+      }
+    });
+    Map<Long, Integer> sparesSeen = new HashMap<>();
+    List<Long> pids = new ArrayList<>();
+    for (Map.Entry<Long, Long> process : new TreeMap<>(parents).entrySet()) {
+      long pid = process.getKey();
+      long parent = process.getValue();
+      if (zygotes.contains(pid)
+          || zygotes.contains(parent) && sparesSeen.merge(parent, 1, Integer::sum) <= TemplateJails.SPARES) {
+        continue;
+      }
+      pids.add(pid);
+    }
     return pids;
   }
 
-  private static boolean isZygote(Path process) throws IOException {
-    return new String(Files.readAllBytes(process.resolve("cmdline"))).contains("zygote.py");
+  private static String field(List<String> status, String name) {
+    return status.stream().filter(line -> line.startsWith(name)).findFirst()
+        .orElseThrow().substring(name.length()).trim();
   }
+
+
+  /** A template's zygote: the runner-less Python that nsjail started for a template. */
+  private static boolean isZygote(long pid, long parent) {
+    try {
+      String comm = Files.readString(Path.of("/proc", Long.toString(parent), "comm")).strip();
+      String cmdline = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")));
+      return comm.equals("nsjail") && cmdline.contains("zygote.py");
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
 
   @Override
   public void close() {
