@@ -223,6 +223,12 @@ final class ProcessCensus {
           continue; // a template group of another live server
         }
       }
+      if (name.startsWith("exec-") && template.find(0) && emptyGroup(dir)) {
+        // An emptied execution group of a template: the template keeps it for its next
+        // execution (a pool bounded by the executions it ran at once), not a leftover. One of a
+        // dead template still counts through its template group.
+        continue;
+      }
       if (name.startsWith("NSJAIL.")) {
         try {
           long pid = Long.parseLong(name.substring("NSJAIL.".length()));
@@ -236,6 +242,14 @@ final class ProcessCensus {
       count++;
     }
     return count;
+  }
+
+  private static boolean emptyGroup(Path dir) {
+    try {
+      return Files.readString(dir.resolve("cgroup.procs")).isBlank();
+    } catch (IOException e) {
+      return true;
+    }
   }
 
   private static List<Path> cgroupDirs() {
