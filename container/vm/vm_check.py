@@ -112,6 +112,7 @@ def leftovers(before, after):
     problems = []
     by_pid = {p["pid"]: p for p in after["processes"]}
     spares = {}
+    spare_pids = set()
     for p in sorted(after["processes"], key=lambda p: p["pid"]):
         parent = by_pid.get(p["ppid"])
         if parent and parent["cmdline"].split(" ", 1)[0].endswith("python3"):
@@ -120,6 +121,7 @@ def leftovers(before, after):
             zygote = "zygote.py" in parent["cmdline"] and grandparent and "nsjail" in grandparent["cmdline"]
             if zygote and spares.setdefault(parent["pid"], 0) < 1:
                 spares[parent["pid"]] += 1
+                spare_pids.add(str(p["pid"]))
                 continue
             problems.append(f"process left: {p['pid']} {p['cmdline'][:80]} (child of a jail's Python)")
     for path, files in after["cgroups"].items():
@@ -128,8 +130,9 @@ def leftovers(before, after):
             problems.append(f"cgroup left: {path} (nsjail's own fallback group)")
         elif name.startswith("NSJAIL.") and not files.get("cgroup.procs"):
             problems.append(f"empty cgroup left: {path}")
-        elif name.startswith("exec-") and files.get("cgroup.procs"):
-            # A template's execution group is kept for the next execution, but only empty.
+        elif name.startswith("exec-") and set((files.get("cgroup.procs") or "").split()) - spare_pids:
+            # A template's execution group is kept for the next execution, but only empty (or
+            # holding the template's spare child, which waits there for its job).
             problems.append(f"processes left in an execution's cgroup: {path}: {files['cgroup.procs']!r}")
     new_files = sorted(set(after["files"]) - set(before["files"]))
     if new_files:
