@@ -55,7 +55,6 @@ public final class ExecuteFunction implements HttpFunction {
   private final AdmissionControl admission;
   private final SecureRandom random = new SecureRandom();
   private final String profile;
-  private final String engine;
   private final byte[] openApi;
   private final ComponentHealth components;
   private final DisconnectWatcher disconnects;
@@ -100,7 +99,6 @@ public final class ExecuteFunction implements HttpFunction {
     this.admission = new AdmissionControl(config.concurrency(), config.queueSize(), config.queueWait());
     SandboxHealth health = sandbox.health();
     this.profile = health.profile();
-    this.engine = health.engine();
   }
 
   private static Sandbox startSandbox(ServiceConfig config, RequestLog log, ComponentHealth components) {
@@ -245,7 +243,7 @@ public final class ExecuteFunction implements HttpFunction {
           "client_gone")), Map.of());
     }
     fields.put("sandbox_profile", profile);
-    fields.put("engine", engine);
+    fields.put("engine", engineOf(outcome.jailSource()));
     fields.put("jail", outcome.jailSource());
     fields.put("stdout_bytes", outcome.stdout().bytes().length);
     fields.put("run_ms", outcome.elapsed().toNanos() / 1_000_000.0);
@@ -280,6 +278,15 @@ public final class ExecuteFunction implements HttpFunction {
     }
     return new Reply(healthy ? 200 : 503, healthy ? "healthy" : "unhealthy", text(GSON.toJson(body)),
         healthy ? Map.of() : Map.of("Retry-After", "5"));
+  }
+
+  /** The engine that ran an execution, from where its jail came from. */
+  private static String engineOf(String jailSource) {
+    return switch (jailSource == null ? "none" : jailSource) {
+      case "template" -> "template";
+      case "cold" -> "oneshot";
+      default -> "none";
+    };
   }
 
   private static void requireMethod(String method, String allowed) throws ApiError {

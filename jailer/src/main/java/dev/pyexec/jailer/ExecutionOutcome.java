@@ -12,7 +12,8 @@ import java.time.Duration;
  * @param message what went wrong, in words for the caller (null on SUCCESS)
  * @param traceback the script's traceback where it raised, else null
  * @param internalDetail for the server log only, never the caller (sandbox failures)
- * @param jailSource "pool" when a warm jail ran it, "cold" when one was started for it
+ * @param jailSource "template" when a child forked from a template ran it, "cold" when a one-shot
+ *     jail was started for it, "none" when no jail ran
  * @param files what the script left under /tmp/output/ (on success and on the errors the script
  *     caused; none after a timeout or a kill)
  */

@@ -7,6 +7,11 @@ public interface JailProvider extends AutoCloseable {
   /** A jail nobody has used, for this flavour. */
   Lease take(Flavour flavour) throws SandboxException;
 
+  /** Which engine runs executions now: "template" or "oneshot", for /health. */
+  default String engine() {
+    return "oneshot";
+  }
+
   /** Figures for /health and the logs. */
   Map<String, Object> stats();
 

@@ -8,7 +8,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class NsjailSandbox implements Sandbox {
   private final SandboxSettings settings;
   private final SandboxProfile profile;
-  private final String engine;
   private final JailProvider jails;
   private final OutcomeClassifier classifier;
   private final List<AutoCloseable> owned;
@@ -17,18 +16,16 @@ public final class NsjailSandbox implements Sandbox {
   static final int UNHEALTHY_AFTER = 3;
 
   public NsjailSandbox(SandboxSettings settings, SandboxProfile profile, JailProvider jails) {
-    this(settings, profile, "oneshot", jails, List.of());
+    this(settings, profile, jails, List.of());
   }
 
   /**
-   * @param engine "template" or "oneshot", for /health and the logs
    * @param owned resources this sandbox releases when closed (assets, thread pool)
    */
-  NsjailSandbox(SandboxSettings settings, SandboxProfile profile, String engine, JailProvider jails,
+  NsjailSandbox(SandboxSettings settings, SandboxProfile profile, JailProvider jails,
       List<AutoCloseable> owned) {
     this.settings = settings;
     this.profile = profile;
-    this.engine = engine;
     this.jails = jails;
     this.classifier = new OutcomeClassifier(settings, profile);
     this.owned = List.copyOf(owned);
@@ -88,10 +85,10 @@ public final class NsjailSandbox implements Sandbox {
   public SandboxHealth health() {
     int failures = failuresInARow.get();
     if (failures >= UNHEALTHY_AFTER) {
-      return new SandboxHealth(false, profile.name(), engine,
+      return new SandboxHealth(false, profile.name(), jails.engine(),
           "the last " + failures + " executions failed in the sandbox itself", jails.stats());
     }
-    return new SandboxHealth(true, profile.name(), engine, "ready", jails.stats());
+    return new SandboxHealth(true, profile.name(), jails.engine(), "ready", jails.stats());
   }
 
   public SandboxProfile profile() {

@@ -68,13 +68,16 @@ public final class SandboxStarter {
     if (jails == null) {
       jails = oneShot;
     }
-    String engineName = jails == oneShot ? "oneshot" : "template";
-    log.accept("sandbox profile " + profile.name() + " active; engine " + engineName);
-    return new NsjailSandbox(settings, profile, engineName, jails,
-        List.of(launcher::closeAll, io::shutdownNow, assets));
+    log.accept("sandbox profile " + profile.name() + " active; engine " + (jails == oneShot ? "oneshot"
+        : "template once its self-test passes (one-shot jails serve until then)"));
+    return new NsjailSandbox(settings, profile, jails, List.of(launcher::closeAll, io::shutdownNow, assets));
   }
 
-  /** The template engine once it has proved its children's isolation, or null to run one-shot jails. */
+  /**
+   * The template engine, or null to run one-shot jails. Its templates start and prove their
+   * children's isolation in the background, so the instance serves (with one-shot jails) as
+   * soon as its profile has passed; the templates take over once their self-test has passed.
+   */
   private TemplateJails templatesOrNull(SandboxProfile profile, Cgroups cgroups, TemplateSettings limits,
       NsjailCommand command, ColdJails oneShot, SelfTest selfTest, ExecutorService io) {
     if (!profile.userNamespace() || !profile.procfs()) {
@@ -86,15 +89,20 @@ public final class SandboxStarter {
     TemplateJails templates = new TemplateJails(
         flavour -> Template.start(flavour, profile, cgroups, settings, command, uids.next(), io, TemplateJails.START_WAIT),
         oneShot, limits, settings, io, log);
-    String problem = templates.startAll() ? selfTest.checkTemplates(profile, templates) : "a template did not start";
-    if (problem != null) {
-      templates.close();
-      log.accept("template engine failed its self-test (" + problem + "); running one-shot jails");
-      return null;
-    }
-    log.accept("template engine: self-test passed");
+    io.execute(() -> {
+      String problem = templates.startAll() ? selfTest.checkTemplates(profile, templates.unproven())
+          : "a template did not start";
+      if (problem == null) {
+        templates.prove();
+        log.accept("template engine: self-test passed; executions fork from templates");
+      } else {
+        templates.close();
+        log.accept("template engine failed its self-test (" + problem + "); running one-shot jails");
+      }
+    });
     return templates;
   }
+
 
   private static java.util.concurrent.ThreadFactory daemonThreads() {
     AtomicInteger count = new AtomicInteger();

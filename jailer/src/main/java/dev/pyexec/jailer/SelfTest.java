@@ -90,8 +90,8 @@ public final class SelfTest {
    * seccomp filter mode, unable to make namespaces, alone in its PID namespace and its /tmp (not
    * even the template's socket), and blind to a sibling running at the same time.
    */
-  String checkTemplates(SandboxProfile profile, TemplateJails templates) {
-    NsjailSandbox sandbox = new NsjailSandbox(settings, profile, "template", templates, List.of());
+  String checkTemplates(SandboxProfile profile, JailProvider templates) {
+    NsjailSandbox sandbox = new NsjailSandbox(settings, profile, templates);
     for (Flavour flavour : Flavour.values()) {
       String problem = check(sandbox, flavour);
       if (problem != null) {

@@ -43,6 +43,7 @@ public final class TemplateJails implements JailProvider {
   private final Map<Flavour, Slot> slots = new EnumMap<>(Flavour.class);
   private final AtomicLong fallbacks = new AtomicLong();
   private volatile boolean closed;
+  private volatile boolean proven;
 
   public TemplateJails(Starter starter, JailProvider fallback, TemplateSettings limits, SandboxSettings settings,
       ExecutorService io, Consumer<String> log) {
@@ -61,13 +62,56 @@ public final class TemplateJails implements JailProvider {
   boolean startAll() {
     List<CompletableFuture<Boolean>> starts = new ArrayList<>();
     for (Slot slot : slots.values()) {
-      starts.add(CompletableFuture.supplyAsync(slot::replace, io));
+      slot.starting.set(true);
+      starts.add(CompletableFuture.supplyAsync(() -> {
+        try {
+          return slot.replace();
+        } finally {
+          slot.starting.set(false);
+        }
+      }, io));
     }
     return starts.stream().allMatch(CompletableFuture::join);
   }
 
+  /** Lets executions fork from the templates: their self-test has passed. */
+  void prove() {
+    proven = true;
+  }
+
+  /** The templates before their self-test has passed: for the self-test only. */
+  JailProvider unproven() {
+    return new JailProvider() {
+      @Override
+      public Lease take(Flavour flavour) throws SandboxException {
+        return fromTemplate(flavour);
+      }
+
+      @Override
+      public Map<String, Object> stats() {
+        return TemplateJails.this.stats();
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  @Override
+  public String engine() {
+    return proven && !closed ? "template" : "oneshot";
+  }
+
   @Override
   public Lease take(Flavour flavour) throws SandboxException {
+    if (!proven) {
+      fallbacks.incrementAndGet();
+      return fallback.take(flavour);
+    }
+    return fromTemplate(flavour);
+  }
+
+  private Lease fromTemplate(Flavour flavour) throws SandboxException {
     Slot slot = slots.get(flavour);
     Template template = slot.current;
     if (template != null && template.isServing()) {
@@ -97,6 +141,7 @@ public final class TemplateJails implements JailProvider {
   @Override
   public Map<String, Object> stats() {
     Map<String, Object> stats = new LinkedHashMap<>();
+    stats.put("templates_proven", proven);
     for (Slot slot : slots.values()) {
       Template template = slot.current;
       Map<String, Object> figures = new LinkedHashMap<>();

@@ -32,6 +32,22 @@ final class RealSandbox implements AutoCloseable {
     this.sandbox = new SandboxStarter(settings, log::add, uids).start(engine);
     assertWithMessage("the sandbox must come up for these tests; log: %s", log)
         .that(sandbox.health().healthy()).isTrue();
+    if (engine.engine() == EngineSettings.Engine.TEMPLATE) {
+      // Templates prove themselves in the background; these tests are about them, so wait.
+      for (int i = 0; i < 600 && !sandbox.health().engine().equals("template"); i++) {
+        sleep(100);
+      }
+      assertWithMessage("the template engine must serve for these tests; log: %s", log)
+          .that(sandbox.health().engine()).isEqualTo("template");
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** With the engine the build asks for ({@code -Dpyexec.engine=oneshot} runs the suite on one-shot jails). */
