@@ -93,11 +93,12 @@ public record Cgroups(CgroupMode mode, Path memoryParent, Path pidsParent, Strin
   }
 
   /**
-   * Kills whatever is still in a group, then removes it, retrying while the kernel tears its
-   * members down (a group is busy until its last process is gone).
+   * Kills whatever is still in a group, then removes it, retrying for up to about 3 s while the
+   * kernel tears its members down (a group is busy until its last process is gone, and a dying
+   * PID namespace takes a while on a loaded machine). Returns whether it is gone.
    */
-  static void killAndRemove(Path group) {
-    for (int attempt = 0; attempt < 50 && Files.isDirectory(group); attempt++) {
+  static boolean killAndRemove(Path group) {
+    for (int attempt = 0; attempt < 300 && Files.isDirectory(group); attempt++) {
       killMembers(group);
       try {
         Files.deleteIfExists(group);
@@ -106,10 +107,11 @@ public record Cgroups(CgroupMode mode, Path memoryParent, Path pidsParent, Strin
           Thread.sleep(10);
         } catch (InterruptedException interrupted) {
           Thread.currentThread().interrupt();
-          return;
+          return false;
         }
       }
     }
+    return !Files.isDirectory(group);
   }
 
   /** SIGKILL to every process in a group (as root on the host). */

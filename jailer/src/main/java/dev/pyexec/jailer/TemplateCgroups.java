@@ -213,17 +213,14 @@ final class TemplateCgroups {
       try (var children = Files.list(root)) {
         for (Path child : (Iterable<Path>) children::iterator) {
           if (Files.isDirectory(child)) {
-            remove(child.getFileName().toString());
+            Cgroups.killAndRemove(child);
           }
         }
       } catch (IOException e) {
         // Gone already.
       }
-      try {
-        Files.deleteIfExists(root);
-      } catch (IOException e) {
-        // A member is still being torn down by the kernel; the start-up sweep removes it later.
-      }
+      // Its members are gone or going: the root goes once the kernel has let go of them.
+      Cgroups.killAndRemove(root);
     }
   }
 
