@@ -289,6 +289,11 @@ final class Template implements AutoCloseable {
     }
   }
 
+  /** Whether it has ended and released its cgroups and directory. */
+  synchronized boolean isReleased() {
+    return released;
+  }
+
   /** Ends the template and every child it still has, and removes its cgroups and directory. */
   @Override
   public synchronized void close() {

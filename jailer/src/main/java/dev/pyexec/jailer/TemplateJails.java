@@ -8,8 +8,10 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -42,6 +44,8 @@ public final class TemplateJails implements JailProvider {
   private final Consumer<String> log;
   private final Map<Flavour, Slot> slots = new EnumMap<>(Flavour.class);
   private final AtomicLong fallbacks = new AtomicLong();
+  /** Replaced templates that may still run executions: ended with the engine at the latest. */
+  private final Queue<Template> retired = new ConcurrentLinkedQueue<>();
   private volatile boolean closed;
   private volatile boolean proven;
 
@@ -125,7 +129,9 @@ public final class TemplateJails implements JailProvider {
         if (jail == null) {
           jail = new Jail(template.fork(), settings, io);
         }
-        slot.refill(template);
+        // The next spare is forked once this execution is over, not beside it: on two cores
+        // a fork and a sandbox (9 ms of CPU for pandas) would slow the execution being waited for.
+        jail.onClose(() -> slot.refill(template));
         return new Lease(jail, "template");
       } catch (SandboxException e) {
         slot.replaceInBackground(e.getMessage() + "; " + template.diagnostics().strip());
@@ -160,6 +166,7 @@ public final class TemplateJails implements JailProvider {
   @Override
   public void close() {
     closed = true;
+    retired.forEach(Template::close); // replaced ones still finishing their executions
     for (Slot slot : slots.values()) {
       slot.closeSpares();
       Template template = slot.current;
@@ -256,6 +263,8 @@ public final class TemplateJails implements JailProvider {
         closeSpares(); // the old template's
         if (old != null) {
           old.retire();
+          retired.removeIf(Template::isReleased);
+          retired.add(old);
         }
         if (closed) {
           fresh.close();

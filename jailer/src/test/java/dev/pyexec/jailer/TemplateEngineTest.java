@@ -216,9 +216,13 @@ class TemplateEngineTest {
     }
   }
 
-  private static long templateGroups(Path parent, String prefix) throws IOException {
+  /** Template groups (tmpl-<server pid>-<uid>) of this test's sandbox. */
+  private long templateGroups(Path parent, String prefix) throws IOException {
     try (Stream<Path> children = Files.list(parent)) {
-      return children.filter(child -> child.getFileName().toString().startsWith(prefix)).count();
+      return children.map(child -> child.getFileName().toString())
+          .filter(name -> name.startsWith(prefix))
+          .filter(name -> jails.uids.owns(Integer.parseInt(name.substring(prefix.length()))))
+          .count();
     }
   }
 
