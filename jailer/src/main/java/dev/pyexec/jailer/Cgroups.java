@@ -97,7 +97,7 @@ public record Cgroups(CgroupMode mode, Path memoryParent, Path pidsParent, Strin
    * kernel tears its members down (a group is busy until its last process is gone, and a dying
    * PID namespace takes a while on a loaded machine). Returns whether it is gone.
    */
-  static boolean killAndRemove(Path group) {
+  public static boolean killAndRemove(Path group) {
     for (int attempt = 0; attempt < 300 && Files.isDirectory(group); attempt++) {
       killMembers(group);
       try {
@@ -115,7 +115,7 @@ public record Cgroups(CgroupMode mode, Path memoryParent, Path pidsParent, Strin
   }
 
   /** SIGKILL to every process in a group (as root on the host). */
-  static void killMembers(Path group) {
+  public static void killMembers(Path group) {
     try {
       for (String line : Files.readAllLines(group.resolve("cgroup.procs"))) {
         if (!line.isBlank()) {

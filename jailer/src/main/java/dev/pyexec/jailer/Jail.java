@@ -22,7 +22,7 @@ public final class Jail implements AutoCloseable {
   /** PIPE_BUF: a write this small to an empty pipe completes at once, even on a one-page pipe. */
   private static final int PIPE_CAPACITY = 4096;
   /** Longest a jail may take to come up before its script is handed over regardless. */
-  static final Duration STARTUP_ALLOWANCE = Duration.ofSeconds(10);
+  public static final Duration STARTUP_ALLOWANCE = Duration.ofSeconds(10);
 
   private final JailProcess process;
   private final SandboxSettings settings;
@@ -32,7 +32,7 @@ public final class Jail implements AutoCloseable {
   private boolean used;
   private volatile Runnable closeListener = () -> { };
 
-  Jail(JailProcess process, SandboxSettings settings, ExecutorService io) {
+  public Jail(JailProcess process, SandboxSettings settings, ExecutorService io) {
     this.process = process;
     this.settings = settings;
     this.io = io;
@@ -60,12 +60,12 @@ public final class Jail implements AutoCloseable {
   }
 
   /** Whether its runner is still there (a spare may have been ended with its template). */
-  boolean isAlive() {
+  public boolean isAlive() {
     return process.isAlive();
   }
 
   /** Runs the action once this jail has been closed. */
-  void onClose(Runnable action) {
+  public void onClose(Runnable action) {
     closeListener = action;
   }
 

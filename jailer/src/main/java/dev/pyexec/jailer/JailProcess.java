@@ -8,7 +8,7 @@ import java.time.Duration;
  * The one sandboxed runner process of an execution, whichever engine made it: a one-shot
  * nsjail, or a child forked from a template. {@link Jail} drives it the same way either way.
  */
-interface JailProcess {
+public interface JailProcess {
   /** Where the job goes; closing it is the end of the job (the runner reads to EOF). */
   OutputStream jobInput();
 

@@ -138,7 +138,7 @@ public final class NsjailCommand {
    * still turns one huge allocation (np.ones(10**9)) into a clean MemoryError; growing use meets
    * the cgroup.
    */
-  static int addressSpaceMb(SandboxSettings settings, SandboxProfile profile) {
+  public static int addressSpaceMb(SandboxSettings settings, SandboxProfile profile) {
     return profile.cgroups() == CgroupMode.NONE
         ? settings.memoryMb()
         : settings.memoryMb() * CGROUP_ADDRESS_SPACE_FACTOR;

@@ -1,5 +1,10 @@
 package dev.pyexec.jailer;
 
+import dev.pyexec.jailer.oneshot.ColdJails;
+import dev.pyexec.jailer.oneshot.NsjailLauncher;
+import dev.pyexec.jailer.template.TemplateCgroups;
+import dev.pyexec.jailer.template.TemplateJails;
+import dev.pyexec.jailer.template.Template;
 import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.ExecutorService;

@@ -1,5 +1,7 @@
 package dev.pyexec.jailer;
 
+import dev.pyexec.jailer.oneshot.ColdJails;
+import dev.pyexec.jailer.oneshot.NsjailLauncher;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;

@@ -1,5 +1,6 @@
 package dev.pyexec.jailer;
 
+import dev.pyexec.jailer.template.TemplateJails;
 import static com.google.common.truth.Truth.assertWithMessage;
 
 import com.google.gson.JsonObject;

@@ -1,5 +1,7 @@
 package dev.pyexec.jailer;
 
+import dev.pyexec.jailer.oneshot.ColdJails;
+import dev.pyexec.jailer.oneshot.NsjailLauncher;
 import static com.google.common.truth.Truth.assertWithMessage;
 
 import java.time.Duration;

@@ -1,5 +1,8 @@
-package dev.pyexec.jailer;
+package dev.pyexec.jailer.template;
 
+import dev.pyexec.jailer.CgroupMode;
+import dev.pyexec.jailer.Cgroups;
+import dev.pyexec.jailer.SandboxSettings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,7 +24,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * the same template: making and removing two groups cost each execution about 0.4 ms. A group
  * holds limits, not data; what a script leaves charged to it is reclaimable page cache.
  */
-final class TemplateCgroups {
+public final class TemplateCgroups {
   static final String IN_TEMPLATE = "/tmp/cg";
   private static final String TEMPLATE_PREFIX = "tmpl-";
   private static final String[] V1_CONTROLLERS = {"memory", "pids"};
@@ -104,7 +107,7 @@ final class TemplateCgroups {
   }
 
   /** Removes the template groups of servers that are gone (killed before they could clean up). */
-  static void sweepOrphans(List<Path> parents) {
+  public static void sweepOrphans(List<Path> parents) {
     for (Path parent : parents) {
       try (var children = Files.list(parent)) {
         for (Path child : (Iterable<Path>) children::iterator) {

@@ -1,8 +1,16 @@
-package dev.pyexec.jailer;
+package dev.pyexec.jailer.template;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.pyexec.jailer.Cgroups;
+import dev.pyexec.jailer.Flavour;
+import dev.pyexec.jailer.Jail;
+import dev.pyexec.jailer.JailProcess;
+import dev.pyexec.jailer.NsjailCommand;
+import dev.pyexec.jailer.SandboxException;
+import dev.pyexec.jailer.SandboxProfile;
+import dev.pyexec.jailer.SandboxSettings;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -33,7 +41,7 @@ import java.util.stream.Stream;
  * and forks each execution into a sandbox of its own. This class starts it, asks it for
  * children over its Unix socket, relays kills, learns how each child ended, and ends it.
  */
-final class Template implements AutoCloseable {
+public final class Template implements AutoCloseable {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final Gson GSON = new Gson();
   private static final Duration EXIT_GRACE = Duration.ofSeconds(2);
@@ -67,7 +75,7 @@ final class Template implements AutoCloseable {
   }
 
   /** Starts a template and waits until its zygote serves. */
-  static Template start(Flavour flavour, SandboxProfile profile, Cgroups platformCgroups, SandboxSettings settings,
+  public static Template start(Flavour flavour, SandboxProfile profile, Cgroups platformCgroups, SandboxSettings settings,
       NsjailCommand command, int hostUid, ExecutorService io, Duration wait) throws SandboxException {
     Path hostDir = null;
     TemplateCgroups cgroups = TemplateCgroups.none();

@@ -1,9 +1,14 @@
-package dev.pyexec.jailer;
+package dev.pyexec.jailer.oneshot;
 
+import dev.pyexec.jailer.Flavour;
+import dev.pyexec.jailer.Jail;
+import dev.pyexec.jailer.JailProvider;
+import dev.pyexec.jailer.SandboxException;
+import dev.pyexec.jailer.SandboxProfile;
 import java.time.Duration;
 import java.util.Map;
 
-/** Starts a fresh jail for every execution: the baseline, and the fallback of the warm pool. */
+/** Starts a fresh jail for every execution: the one-shot engine, and the template engine's fallback. */
 public final class ColdJails implements JailProvider {
   private final NsjailLauncher launcher;
   private final SandboxProfile profile;

@@ -1,4 +1,4 @@
-package dev.pyexec.jailer;
+package dev.pyexec.jailer.template;
 
 import java.io.IOException;
 import java.io.InputStream;

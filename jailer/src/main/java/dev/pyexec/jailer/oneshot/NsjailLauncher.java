@@ -1,5 +1,14 @@
-package dev.pyexec.jailer;
+package dev.pyexec.jailer.oneshot;
 
+import dev.pyexec.jailer.Cgroups;
+import dev.pyexec.jailer.Flavour;
+import dev.pyexec.jailer.Jail;
+import dev.pyexec.jailer.JailAssets;
+import dev.pyexec.jailer.NsjailCommand;
+import dev.pyexec.jailer.SandboxException;
+import dev.pyexec.jailer.SandboxProfile;
+import dev.pyexec.jailer.SandboxSettings;
+import dev.pyexec.jailer.UidAllocator;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;

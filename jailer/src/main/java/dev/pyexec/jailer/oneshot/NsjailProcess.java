@@ -1,5 +1,9 @@
-package dev.pyexec.jailer;
+package dev.pyexec.jailer.oneshot;
 
+import dev.pyexec.jailer.CgroupMode;
+import dev.pyexec.jailer.Cgroups;
+import dev.pyexec.jailer.JailProcess;
+import dev.pyexec.jailer.SandboxProfile;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;

@@ -1,5 +1,11 @@
-package dev.pyexec.jailer;
+package dev.pyexec.jailer.template;
 
+import dev.pyexec.jailer.Flavour;
+import dev.pyexec.jailer.Jail;
+import dev.pyexec.jailer.JailProvider;
+import dev.pyexec.jailer.SandboxException;
+import dev.pyexec.jailer.SandboxSettings;
+import dev.pyexec.jailer.TemplateSettings;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,14 +31,14 @@ import java.util.function.Consumer;
  */
 public final class TemplateJails implements JailProvider {
   /** How long a template may take to import its libraries and say it serves. */
-  static final Duration START_WAIT = Duration.ofSeconds(30);
+  public static final Duration START_WAIT = Duration.ofSeconds(30);
   /** Children each flavour keeps forked ahead of demand. */
-  static final int SPARES = 1;
+  public static final int SPARES = 1;
   /** After a failed start, the next attempt waits this long (one-shot jails serve meanwhile). */
   private static final Duration RETRY_AFTER = Duration.ofSeconds(5);
 
   /** Starts a template for a flavour; the real one starts nsjail. */
-  interface Starter {
+  public interface Starter {
     Template start(Flavour flavour) throws SandboxException;
   }
 
@@ -63,7 +69,7 @@ public final class TemplateJails implements JailProvider {
   }
 
   /** Starts every flavour's template now, side by side, and waits; false if one did not come up. */
-  boolean startAll() {
+  public boolean startAll() {
     List<CompletableFuture<Boolean>> starts = new ArrayList<>();
     for (Slot slot : slots.values()) {
       slot.starting.set(true);
@@ -79,12 +85,12 @@ public final class TemplateJails implements JailProvider {
   }
 
   /** Lets executions fork from the templates: their self-test has passed. */
-  void prove() {
+  public void prove() {
     proven = true;
   }
 
   /** The templates before their self-test has passed: for the self-test only. */
-  JailProvider unproven() {
+  public JailProvider unproven() {
     return new JailProvider() {
       @Override
       public Lease take(Flavour flavour) throws SandboxException {
