@@ -2,8 +2,6 @@ package dev.pyexec.function.bench;
 
 import com.google.gson.JsonObject;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.HttpURLConnection;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -181,30 +179,15 @@ public final class Benchmark {
     workers.awaitTermination(length.toSeconds() + 60, TimeUnit.SECONDS);
   }
 
-  /** The status of one POST, or -1 when it failed on the wire; the body is read to the end so the connection is reused. */
+  /** The status of one POST, or -1 when it failed on the wire. */
   private static int post(URL url, byte[] body) {
     try {
-      HttpURLConnection connection = (HttpURLConnection) url.openConnection();
-      connection.setRequestMethod("POST");
-      connection.setDoOutput(true);
-      connection.setConnectTimeout(30_000);
-      connection.setReadTimeout(30_000);
-      connection.setRequestProperty("Content-Type", "application/json");
-      connection.setFixedLengthStreamingMode(body.length);
-      try (OutputStream out = connection.getOutputStream()) {
-        out.write(body);
-      }
-      int status = connection.getResponseCode();
-      try (InputStream in = status >= 400 ? connection.getErrorStream() : connection.getInputStream()) {
-        if (in != null) {
-          in.readAllBytes();
-        }
-      }
-      return status;
+      return LoopbackPost.send(url, body, Duration.ofSeconds(30)).status();
     } catch (IOException e) {
       return -1;
     }
   }
+
 
   private static double percentile(List<Long> sorted, int p) {
     if (sorted.isEmpty()) {

@@ -2,10 +2,8 @@ package dev.pyexec.function.soak;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.pyexec.function.bench.LoopbackPost;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.HttpURLConnection;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -294,21 +292,9 @@ public final class Soak {
     byte[] body = kind.body().apply(nonce);
     long start = System.nanoTime();
     try {
-      HttpURLConnection connection = (HttpURLConnection) url.openConnection();
-      connection.setRequestMethod("POST");
-      connection.setDoOutput(true);
-      connection.setConnectTimeout(30_000);
-      connection.setReadTimeout(120_000);
-      connection.setRequestProperty("Content-Type", "application/json");
-      connection.setFixedLengthStreamingMode(body.length);
-      try (OutputStream out = connection.getOutputStream()) {
-        out.write(body);
-      }
-      int status = connection.getResponseCode();
-      byte[] bytes;
-      try (InputStream in = status >= 400 ? connection.getErrorStream() : connection.getInputStream()) {
-        bytes = in == null ? new byte[0] : in.readAllBytes();
-      }
+      LoopbackPost.Answer answer = LoopbackPost.send(url, body, Duration.ofSeconds(120));
+      int status = answer.status();
+      byte[] bytes = answer.body();
       long end = System.nanoTime();
       JsonObject json = null;
       String failure = null;
@@ -317,7 +303,7 @@ public final class Soak {
       } catch (RuntimeException e) {
         failure = "body is not a JSON object: " + new String(bytes, 0, Math.min(bytes.length, 200), StandardCharsets.UTF_8);
       }
-      return new Answer(kind, nonce, status, json, connection.getHeaderField("Retry-After"), failure, start, end);
+      return new Answer(kind, nonce, status, json, answer.retryAfter(), failure, start, end);
     } catch (IOException e) {
       return new Answer(kind, nonce, -1, null, null, e.toString(), start, System.nanoTime());
     }
